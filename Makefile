@@ -1,0 +1,66 @@
+# Nearlabel: `make run` serves the whole loop on the embedded default; `make test` runs
+# the checks and the suite on PostgreSQL + Redis, then a shorter run on SQLite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nearlabel
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: install run demo test lint format migrate localnet worker bench clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# The embedded default: SQLite, tasks in process, the local NEAR RPC on :3030.
+run: migrate
+	@set -euo pipefail; \
+	trap 'kill $$(jobs -p) 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) manage.py localnet & \
+	$(PY) manage.py localnet --wait; \
+	$(PY) manage.py seed_demo; \
+	$(PY) manage.py periodic & \
+	echo "Nearlabel on http://127.0.0.1:8000/ (API docs: /api/docs/). Ctrl-C stops everything."; \
+	$(PY) -m gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile -
+
+demo: migrate
+	$(PY) manage.py demo
+
+localnet: install
+	$(PY) manage.py localnet
+
+worker: install
+	$(VENV)/bin/celery -A config worker -Q default,payouts -B --loglevel INFO
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run >/dev/null
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	@echo "== PostgreSQL + Redis + Celery worker: the whole suite"
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
+		$(PY) -m pytest
+	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
+	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres" -p no:cacheprovider
+
+bench: install
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/queue.py
+	$(PY) benchmarks/payouts.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,215 @@
+"""Settings, read from the environment.
+
+Every default is for development on one machine (SQLite, tasks run in process, the
+local NEAR RPC). Production sets DJANGO_DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_URL,
+NEAR_RPC_URL, NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE (see docs/OPERATIONS.md).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("NEARLABEL_VAR_DIR", BASE_DIR / "var"))
+
+
+def env_bool(name: str, *, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY is required when DJANGO_DEBUG is off.")
+    SECRET_KEY = "insecure-development-only-key"  # noqa: S105  (DEBUG only, never served)
+
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+if DEBUG:
+    ALLOWED_HOSTS += ["testserver", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "payouts",
+    "labeling",
+    "marketplace",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "payouts.context_processors.chain",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'nearlabel.sqlite3'}",
+        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE: a write transaction takes the database's write lock when it begins, so
+    # two claims can never both read "free" and then both write (SQLite has no row
+    # locks). WAL lets readers run beside the writer; busy_timeout (seconds, via
+    # "timeout") makes writers queue instead of failing.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # A file, not shared-cache memory, so tests with threads use real SQLite locking.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-nearlabel.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+
+LOGIN_URL = "/admin/login/"
+
+# --- API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    # Amounts are never floats: DRF must not coerce them on the way out either.
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Nearlabel API",
+    "DESCRIPTION": "Annotation projects funded and paid in NEAR. Amounts are decimal "
+    "strings of NEAR.",
+    "VERSION": "0.1.0",
+}
+
+# --- Celery -----------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True  # a task killed mid-way is delivered again
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 120
+CELERY_TASK_SOFT_TIME_LIMIT = 100
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_TASK_ROUTES = {"payouts.tasks.*": {"queue": "payouts"}}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BEAT_SCHEDULE = {
+    "assignments-expire": {
+        "task": "labeling.tasks.assignments_expire_task",
+        "schedule": 30.0,
+    },
+    "items-resolve-stale": {
+        "task": "labeling.tasks.items_resolve_stale_task",
+        "schedule": 60.0,
+    },
+    "payouts-reconcile": {
+        "task": "payouts.tasks.payouts_reconcile_task",
+        "schedule": 60.0,
+    },
+}
+
+# --- NEAR -------------------------------------------------------------------
+# Unset NEAR_RPC_URL means the project's own local NEAR RPC (`manage.py localnet`),
+# which is not NEAR: every page says so.
+NEAR_LOCALNET_HOST = os.environ.get("NEAR_LOCALNET_HOST", "127.0.0.1")
+NEAR_LOCALNET_PORT = int(os.environ.get("NEAR_LOCALNET_PORT", "3030"))
+NEAR_LOCALNET_STATE = os.environ.get(
+    "NEAR_LOCALNET_STATE", str(VAR_DIR / "localnet" / "state.json")
+)
+NEAR_RPC_URL = os.environ.get("NEAR_RPC_URL", "")
+NEAR_IS_LOCALNET = not NEAR_RPC_URL
+if NEAR_IS_LOCALNET:
+    NEAR_RPC_URL = f"http://{NEAR_LOCALNET_HOST}:{NEAR_LOCALNET_PORT}"
+NEAR_ACCOUNT_ID = os.environ.get(
+    "NEAR_ACCOUNT_ID", "nearlabel.localnet" if NEAR_IS_LOCALNET else ""
+)
+NEAR_PRIVATE_KEY_FILE = os.environ.get(
+    "NEAR_PRIVATE_KEY_FILE", str(VAR_DIR / "near" / "platform.json") if NEAR_IS_LOCALNET else ""
+)
+if not NEAR_IS_LOCALNET and not (NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE):
+    raise ImproperlyConfigured(
+        "NEAR_RPC_URL is set: NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE are required too."
+    )
+NEAR_RPC_TIMEOUT = float(os.environ.get("NEAR_RPC_TIMEOUT", "10"))
+# Blocks a transaction's block hash stays valid (nearcore's transaction_validity_period).
+NEAR_TX_VALIDITY_BLOCKS = int(os.environ.get("NEAR_TX_VALIDITY_BLOCKS", "86400"))
+NEAR_EXPLORER_TX_URL = os.environ.get("NEAR_EXPLORER_TX_URL", "")
+
+# --- Marketplace rules ------------------------------------------------------
+PLATFORM_FEE_BPS = int(os.environ.get("PLATFORM_FEE_BPS", "1000"))  # basis points of a reward
+MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR string
+PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

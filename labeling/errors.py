@@ -1,0 +1,17 @@
+from config.errors import ConflictError, NotFoundError
+
+
+class AssignmentNotFoundError(NotFoundError):
+    code = "assignment_not_found"
+
+
+class AssignmentExpiredError(ConflictError):
+    code = "assignment_expired"
+
+
+class AssignmentClosedError(ConflictError):
+    code = "assignment_closed"
+
+
+class ProjectNotActiveError(ConflictError):
+    code = "project_not_active"

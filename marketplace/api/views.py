@@ -1,0 +1,113 @@
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.errors import ApplicationError
+from marketplace import selectors
+from marketplace.api.serializers import (
+    DepositCreateSerializer,
+    DepositSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+)
+from marketplace.models import Project
+from marketplace.services.exports import export_jsonl
+from marketplace.services.imports import items_import, rows_from_json, rows_from_upload
+from marketplace.services.projects import project_create, project_deposit, project_publish
+
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+class ProjectListView(APIView):
+    @extend_schema(responses=ProjectSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        projects = Project.objects.filter(owner=request.user).order_by("-created_at")[:200]
+        return Response(ProjectSerializer(projects, many=True, context={"owner": True}).data)
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ProjectCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_create(owner=request.user, **serializer.validated_data)
+        data = ProjectSerializer(project, context={"owner": True, "detail": True}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=ProjectSerializer)
+    def get(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_visible(user=request.user, public_id=project_id)
+        owner = project.owner_id == request.user.pk
+        context = {"owner": owner, "detail": owner}
+        return Response(ProjectSerializer(project, context=context).data)
+
+
+class ItemImportView(APIView):
+    parser_classes = [JSONParser, MultiPartParser]
+
+    @extend_schema(
+        request={
+            "application/json": OpenApiTypes.OBJECT,
+            "multipart/form-data": OpenApiTypes.BINARY,
+        },
+        responses={201: OpenApiTypes.OBJECT},
+        description="A JSON list of items, or a `file` upload (.json, .jsonl, .csv). All or "
+        "nothing: a bad row answers 400 with its line number and reason.",
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        upload = request.FILES.get("file")
+        if upload is not None:
+            if upload.size > MAX_UPLOAD_BYTES:
+                raise ApplicationError("The file is larger than 64 MiB.", code="import_too_large")
+            rows = rows_from_upload(name=upload.name, content=upload.read())
+        else:
+            rows = rows_from_json(request.data)
+        created = items_import(project=project, rows=rows)
+        return Response({"created": created}, status=status.HTTP_201_CREATED)
+
+
+class DepositCreateView(APIView):
+    @extend_schema(request=DepositCreateSerializer, responses={201: DepositSerializer})
+    def post(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        serializer = DepositCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        deposit = project_deposit(
+            project=project, user=request.user, tx_hash=serializer.validated_data["tx_hash"]
+        )
+        return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
+
+
+class ProjectPublishView(APIView):
+    @extend_schema(request=None, responses=ProjectSerializer)
+    def post(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        project = project_publish(project=project)
+        return Response(ProjectSerializer(project, context={"owner": True, "detail": True}).data)
+
+
+class ProjectExportView(APIView):
+    @extend_schema(
+        parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
+        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+    )
+    def get(self, request: Request, project_id: str) -> StreamingHttpResponse:
+        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        fmt = request.query_params.get("format", "jsonl")
+        if fmt != "jsonl":
+            raise ApplicationError(
+                f"Unknown export format {json.dumps(fmt)}; use jsonl.", code="export_format_unknown"
+            )
+        response = StreamingHttpResponse(
+            export_jsonl(project=project), content_type="application/x-ndjson"
+        )
+        response["Content-Disposition"] = f'attachment; filename="{project.public_id}.jsonl"'
+        return response

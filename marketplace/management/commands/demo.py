@@ -1,0 +1,125 @@
+"""`manage.py demo`: the whole marketplace loop, headless, on an in-process local chain."""
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
+
+from config.celery import app as celery_app
+from labeling.models import Submission
+from marketplace.demo import (
+    DemoError,
+    contributor_make,
+    contributors_label,
+    project_funded_create,
+    user_make,
+    withdraw_all,
+)
+from payouts.models import Payout
+from payouts.money import near_to_yocto, yocto_to_near
+from payouts.near.localnet import localnet_serve
+from payouts.selectors import ledger_trial_balance
+from payouts.services import chain as chain_services
+from payouts.services.ledger import IN_FLIGHT_KEY, PLATFORM_FEES_KEY
+
+PLATFORM_CAPITAL = near_to_yocto("1000")
+
+
+class Command(BaseCommand):
+    help = "Run the whole loop headless on a local chain and print a summary."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--contributors", type=int, default=5)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        call_command("migrate", verbosity=0, interactive=False)
+        celery_app.conf.task_always_eager = True  # the embedded default, whatever REDIS_URL says
+        with tempfile.TemporaryDirectory(prefix="nearlabel-demo-") as directory:
+            server = localnet_serve(state_path=Path(directory) / "state.json", port=0)
+            try:
+                with override_settings(
+                    NEAR_RPC_URL=server.url,
+                    NEAR_IS_LOCALNET=True,
+                    NEAR_ACCOUNT_ID="nearlabel.localnet",
+                    NEAR_PRIVATE_KEY_FILE=str(Path(directory) / "platform.json"),
+                ):
+                    chain_services.localnet_platform_bootstrap(capital=PLATFORM_CAPITAL)
+                    self._run(server, options["contributors"])
+            except DemoError as exc:
+                raise CommandError(f"demo failed: {exc}") from exc
+            finally:
+                chain_services._key_from_file.cache_clear()
+                server.shutdown()
+
+    def _run(self, server: Any, contributors: int) -> None:
+        out = self.stdout
+        out.write(f"Local NEAR RPC (not NEAR) at {server.url}")
+        suffix = Payout.objects.count() + Submission.objects.count()
+        requester = user_make(f"demo-requester-{suffix}")
+        funded = project_funded_create(
+            requester=requester,
+            title="Review sentiment (demo)",
+            reward_near="0.05",
+            answers_per_item=3,
+        )
+        out.write(
+            f"Project {funded.project_id} funded by {funded.requester_account}: "
+            f"{yocto_to_near(funded.deposit)} NEAR (tx {funded.deposit_tx})"
+        )
+        workers = [contributor_make(f"demo-contributor-{suffix}-{n}") for n in range(contributors)]
+        accuracy = {w.username: 0.95 for w in workers}
+        accuracy[workers[-1].username] = 0.4  # one careless contributor
+        stats = contributors_label(
+            project_id=funded.project_id, contributors=workers, accuracy=accuracy
+        )
+        payouts = [p for p in (withdraw_all(w) for w in workers) if p]
+
+        submissions = Submission.objects.filter(assignment__project__public_id=funded.project_id)
+        accepted = submissions.filter(status=Submission.Status.ACCEPTED).count()
+        rejected = submissions.filter(status=Submission.Status.REJECTED).count()
+        pending = submissions.filter(status=Submission.Status.PENDING).count()
+        rows = Payout.objects.filter(public_id__in=[p["id"] for p in payouts]).order_by("pk")
+        paid = sum(p.amount for p in rows if p.status == Payout.Status.CONFIRMED)
+
+        out.write(f"Items: {submissions.values('assignment__item').distinct().count()}")
+        out.write(f"Answers: {stats.answers}  accepted: {accepted}  rejected: {rejected}")
+        out.write(f"NEAR paid: {yocto_to_near(paid)}")
+        for payout in rows:
+            out.write(
+                f"  payout {yocto_to_near(payout.amount)} NEAR to {payout.receiver_id[:16]}… "
+                f"tx {payout.tx_hash} {payout.status}"
+            )
+
+        problems = []
+        if pending:
+            problems.append(f"{pending} answers never judged")
+        if any(p.status != Payout.Status.CONFIRMED for p in rows):
+            problems.append("a payout did not confirm")
+        for payout in rows:
+            on_chain = chain_services.near_client().view_account(account_id=payout.receiver_id)
+            if int(on_chain["amount"]) != payout.amount:
+                problems.append(
+                    f"{payout.receiver_id} holds {on_chain['amount']} on chain, "
+                    f"ledger paid {payout.amount}"
+                )
+        balances = ledger_trial_balance()
+        if sum(balances.values()) != 0:
+            problems.append("the ledger does not balance")
+        held = sum(
+            v
+            for k, v in balances.items()
+            if k.startswith(("escrow:", "earnings:")) or k in (IN_FLIGHT_KEY, PLATFORM_FEES_KEY)
+        )
+        platform = int(
+            chain_services.near_client().view_account(account_id="nearlabel.localnet")["amount"]
+        )
+        if platform != PLATFORM_CAPITAL + held:
+            problems.append(
+                f"platform wallet {platform} != capital + ledger {PLATFORM_CAPITAL + held}"
+            )
+        if problems:
+            raise DemoError("; ".join(problems))
+        out.write(self.style.SUCCESS("Chain balances match the ledger. Demo OK."))

@@ -1,0 +1,35 @@
+"""`manage.py periodic`: Celery beat's schedule for the embedded default (no broker).
+
+With REDIS_URL set, run `celery -A config beat` instead.
+"""
+
+import logging
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from labeling.services.quality import items_resolve_stale
+from labeling.services.queue import assignments_expire
+from payouts.services.payouts import payouts_reconcile
+
+log = logging.getLogger(__name__)
+
+
+class Command(BaseCommand):
+    help = "Run the periodic jobs (expire reservations, resolve stale items, reconcile payouts)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--interval", type=float, default=15.0, help="seconds between rounds")
+        parser.add_argument("--once", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        while True:
+            for job in (assignments_expire, items_resolve_stale, payouts_reconcile):
+                try:
+                    job()
+                except Exception:  # one failing job must not stop the others
+                    log.exception("periodic job %s failed", job.__name__)
+            if options["once"]:
+                return
+            time.sleep(options["interval"])

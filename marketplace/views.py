@@ -1,0 +1,10 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from marketplace.models import Project
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: open projects and where to go next."""
+    projects = Project.objects.filter(status=Project.Status.ACTIVE).order_by("-published_at")[:50]
+    return render(request, "home.html", {"projects": projects})

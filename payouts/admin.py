@@ -1,0 +1,129 @@
+from django.conf import settings
+from django.contrib import admin
+from django.utils.html import format_html
+
+from payouts.models import (
+    Deposit,
+    Journal,
+    JournalLine,
+    LedgerAccount,
+    NearAccount,
+    Payout,
+    PayoutEvent,
+    SigningKey,
+)
+from payouts.money import yocto_to_near
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Money rows change only through services; the admin shows them."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class PayoutEventInline(admin.TabularInline):
+    model = PayoutEvent
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "from_status", "to_status", "tx_hash", "detail"]
+    readonly_fields = fields
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = [
+        "public_id",
+        "user",
+        "receiver_id",
+        "amount_near",
+        "status",
+        "tx_link",
+        "nonce",
+        "attempts",
+        "created_at",
+    ]
+    list_filter = ["status"]
+    search_fields = ["public_id", "receiver_id", "tx_hash"]
+    # signed_tx is deliberately absent: bytes are not for humans, and never a key.
+    fields = [
+        "public_id",
+        "user",
+        "receiver_id",
+        "status",
+        "signing_key",
+        "nonce",
+        "block_hash",
+        "block_height",
+        "tx_hash",
+        "attempts",
+        "signatures",
+        "last_error",
+        "failure_reason",
+        "gas_burnt",
+        "created_at",
+        "signed_at",
+        "submitted_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+    inlines = [PayoutEventInline]
+
+    @admin.display(description="amount (NEAR)")
+    def amount_near(self, payout: Payout) -> str:
+        return yocto_to_near(payout.amount)
+
+    @admin.display(description="transaction")
+    def tx_link(self, payout: Payout) -> str:
+        if not payout.tx_hash:
+            return "-"
+        if settings.NEAR_EXPLORER_TX_URL:
+            url = settings.NEAR_EXPLORER_TX_URL.rstrip("/") + "/" + payout.tx_hash
+            return format_html('<a href="{}">{}</a>', url, payout.tx_hash[:12])
+        return payout.tx_hash[:12]
+
+
+@admin.register(Deposit)
+class DepositAdmin(ReadOnlyAdmin):
+    list_display = ["tx_hash", "sender_account_id", "escrow", "created_at"]
+    search_fields = ["tx_hash", "sender_account_id"]
+
+
+class JournalLineInline(admin.TabularInline):
+    model = JournalLine
+    extra = 0
+    can_delete = False
+    readonly_fields = ["account", "amount"]
+
+
+@admin.register(Journal)
+class JournalAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "kind", "idempotency_key", "memo"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key"]
+    inlines = [JournalLineInline]
+
+
+@admin.register(LedgerAccount)
+class LedgerAccountAdmin(ReadOnlyAdmin):
+    list_display = ["key", "kind", "user", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["key"]
+
+
+@admin.register(SigningKey)
+class SigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ["public_key", "account_id", "nonce", "is_active"]
+
+
+@admin.register(NearAccount)
+class NearAccountAdmin(admin.ModelAdmin):
+    list_display = ["account_id", "user", "verified_at"]
+    search_fields = ["account_id", "user__username"]
+    readonly_fields = ["verified_at"]

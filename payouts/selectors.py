@@ -1,0 +1,57 @@
+"""Reads of the payouts app shared by views, tasks and other apps."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import QuerySet
+
+from payouts.fields import YoctoSum
+from payouts.models import Journal, JournalLine, LedgerAccount, NearAccount, Payout
+from payouts.services.ledger import account_balance
+
+
+@dataclass(frozen=True)
+class EarningsSummary:
+    balance: int  # yoctoNEAR available to withdraw
+    earned: int  # yoctoNEAR credited for accepted answers, ever
+    in_flight: int  # yoctoNEAR in payouts not yet confirmed or failed
+    paid: int  # yoctoNEAR confirmed on chain
+
+
+def earnings_summary(*, user: AbstractBaseUser) -> EarningsSummary:
+    account = LedgerAccount.objects.filter(key=f"earnings:{user.pk}").first()
+    balance = account_balance(account=account) if account else 0
+    earned = (
+        JournalLine.objects.filter(account=account, journal__kind=Journal.Kind.EARNING).aggregate(
+            total=YoctoSum("amount")
+        )["total"]
+        if account
+        else 0
+    )
+    payouts = Payout.objects.filter(user=user)
+    in_flight = payouts.filter(status__in=Payout.OPEN_STATUSES).aggregate(t=YoctoSum("amount"))["t"]
+    paid = payouts.filter(status=Payout.Status.CONFIRMED).aggregate(t=YoctoSum("amount"))["t"]
+    return EarningsSummary(balance=balance, earned=earned, in_flight=in_flight, paid=paid)
+
+
+def payouts_of_user(*, user: AbstractBaseUser) -> QuerySet[Payout]:
+    return Payout.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def near_account_of(*, user: AbstractBaseUser) -> NearAccount | None:
+    return NearAccount.objects.filter(user=user).first()
+
+
+def escrow_balance(*, reference: str) -> int:
+    account = LedgerAccount.objects.filter(key=f"escrow:{reference}").first()
+    return account_balance(account=account) if account else 0
+
+
+def ledger_trial_balance() -> dict[str, int]:
+    """Every ledger account's balance by key; the values sum to zero."""
+    rows = (
+        JournalLine.objects.values("account__key")
+        .annotate(total=YoctoSum("amount"))
+        .order_by("account__key")
+    )
+    return {row["account__key"]: row["total"] for row in rows}

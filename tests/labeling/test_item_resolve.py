@@ -1,0 +1,77 @@
+"""Aggregation decides the label; agreeing answers are paid from escrow, once."""
+
+import pytest
+
+from labeling.models import Submission
+from labeling.services.quality import item_resolve
+from labeling.services.queue import assignment_claim_next, assignment_submit
+from labeling.task_types import task_type_get
+from marketplace.models import Item
+from payouts.selectors import earnings_summary, escrow_balance, ledger_trial_balance
+from payouts.services.ledger import PLATFORM_FEES_KEY
+from tests.factories import UserFactory, project_with_items
+
+pytestmark = pytest.mark.django_db
+
+
+def _answer_all(project, labels):
+    contributors = []
+    for label in labels:
+        contributor = UserFactory()
+        assignment = assignment_claim_next(project=project, contributor=contributor)
+        assignment_submit(
+            public_id=assignment.public_id, contributor=contributor, answer={"label": label}
+        )
+        contributors.append(contributor)
+    return contributors
+
+
+def test_majority_is_accepted_and_paid_minority_rejected() -> None:
+    project = project_with_items(items=1, answers_per_item=3)
+    escrow_before = escrow_balance(reference=project.escrow_reference)
+    alice, bob, carol = _answer_all(project, ["cat", "cat", "dog"])
+    item = item_resolve(item_id=Item.objects.get(project=project).pk)
+
+    assert item.final_answer == {"label": "cat"}
+    assert item.confidence == pytest.approx(2 / 3)
+    statuses = {
+        s.assignment.contributor_id: s.status
+        for s in Submission.objects.select_related("assignment")
+    }
+    assert statuses == {alice.pk: "accepted", bob.pk: "accepted", carol.pk: "rejected"}
+    reward, fee = project.reward_per_answer, project.fee_per_answer
+    assert earnings_summary(user=alice).balance == reward
+    assert earnings_summary(user=carol).balance == 0
+    assert escrow_balance(reference=project.escrow_reference) == escrow_before - 2 * (reward + fee)
+    balances = ledger_trial_balance()
+    assert balances[PLATFORM_FEES_KEY] == 2 * fee
+    assert sum(balances.values()) == 0
+
+
+def test_resolving_twice_pays_once() -> None:
+    project = project_with_items(items=1, answers_per_item=2)
+    alice, _ = _answer_all(project, ["bird", "bird"])
+    item_id = Item.objects.get(project=project).pk
+    item_resolve(item_id=item_id)
+    item_resolve(item_id=item_id)
+    assert earnings_summary(user=alice).balance == project.reward_per_answer
+
+
+def test_an_item_still_collecting_answers_is_not_resolved() -> None:
+    project = project_with_items(items=1, answers_per_item=3)
+    _answer_all(project, ["cat", "cat"])
+    item = item_resolve(item_id=Item.objects.get(project=project).pk)
+    assert item.status == Item.Status.OPEN
+    assert item.final_answer is None
+
+
+def test_tie_accepts_every_tied_answer_and_picks_the_first_label() -> None:
+    classification = task_type_get("classification")
+    config = {"labels": ["cat", "dog", "bird"]}
+    verdict = classification.aggregate(
+        config,
+        [{"label": "dog"}, {"label": "cat"}, {"label": "bird"}, {"label": "dog"}, {"label": "cat"}],
+    )
+    assert verdict.answer == {"label": "cat"}
+    assert verdict.agrees == (True, True, False, True, True)
+    assert verdict.confidence == pytest.approx(0.4)
