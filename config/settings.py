@@ -131,6 +131,8 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
+    # `?format=` names an export format here, not a DRF renderer.
+    "URL_FORMAT_OVERRIDE": None,
     # Amounts are never floats: DRF must not coerce them on the way out either.
     "COERCE_DECIMAL_TO_STRING": True,
 }

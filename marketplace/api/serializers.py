@@ -60,6 +60,11 @@ class ProjectSerializer(serializers.ModelSerializer):
 
 class DepositCreateSerializer(serializers.Serializer):
     tx_hash = serializers.CharField(max_length=64)
+    sender_account_id = serializers.CharField(
+        max_length=64,
+        required=False,
+        help_text="The account that signed the transfer, if not your linked account.",
+    )
 
 
 class DepositSerializer(serializers.Serializer):

@@ -81,7 +81,10 @@ class DepositCreateView(APIView):
         serializer = DepositCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         deposit = project_deposit(
-            project=project, user=request.user, tx_hash=serializer.validated_data["tx_hash"]
+            project=project,
+            user=request.user,
+            tx_hash=serializer.validated_data["tx_hash"],
+            sender_account_id=serializer.validated_data.get("sender_account_id"),
         )
         return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
 

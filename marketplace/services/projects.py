@@ -46,9 +46,16 @@ def project_create(
     return project
 
 
-def project_deposit(*, project: Project, user: AbstractBaseUser, tx_hash: str) -> Deposit:
+def project_deposit(
+    *, project: Project, user: AbstractBaseUser, tx_hash: str, sender_account_id: str | None = None
+) -> Deposit:
     """Credit a NEAR deposit (by transaction hash) to the project's escrow. Once per hash."""
-    return deposit_credit(user=user, escrow_reference=project.escrow_reference, tx_hash=tx_hash)
+    return deposit_credit(
+        user=user,
+        escrow_reference=project.escrow_reference,
+        tx_hash=tx_hash,
+        sender_account_id=sender_account_id,
+    )
 
 
 def project_publish(*, project: Project) -> Project:

@@ -3,6 +3,7 @@
 import logging
 import re
 
+import base58
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
@@ -14,19 +15,34 @@ from payouts.services.ledger import escrow_account, journal_post, world_account
 
 log = logging.getLogger(__name__)
 
-_TX_HASH_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{43,44}$")  # base58 of 32 bytes
+_BASE58_RE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{32,44}$")
 
 
-def deposit_credit(*, user: AbstractBaseUser, escrow_reference: str, tx_hash: str) -> Deposit:
+def tx_hash_is_valid(tx_hash: str) -> bool:
+    """A NEAR transaction hash: base58 of exactly 32 bytes."""
+    return bool(_BASE58_RE.match(tx_hash)) and len(base58.b58decode(tx_hash)) == 32
+
+
+def deposit_credit(
+    *,
+    user: AbstractBaseUser,
+    escrow_reference: str,
+    tx_hash: str,
+    sender_account_id: str | None = None,
+) -> Deposit:
     """Credit the NEAR sent by `tx_hash` to the escrow `escrow_reference`.
 
     The transaction must be final and successful, signed by the user's linked NEAR
-    account and sent to the platform account; its Transfer deposits are summed. Each
+    account and sent to the platform account; its Transfer deposits are summed.
+    `sender_account_id` (default: the linked account) is where to look the hash up:
+    NEAR finds a transaction by hash and sender, so a transfer from another account
+    is found only when that account is named, and then refused as
+    deposit_wrong_sender; unnamed, it is deposit_unknown. Each
     hash is credited once, ever (a unique constraint): a repeat call answers
     deposit_already_used. Each failed check has its own code; nothing is written then.
     """
     tx_hash = tx_hash.strip() if isinstance(tx_hash, str) else ""
-    if not _TX_HASH_RE.match(tx_hash):
+    if not tx_hash_is_valid(tx_hash):
         raise DepositError("Not a NEAR transaction hash (base58).", code="deposit_hash_invalid")
     if Deposit.objects.filter(tx_hash=tx_hash).exists():
         raise DepositError("This transaction was already credited.", code="deposit_already_used")
@@ -36,7 +52,9 @@ def deposit_credit(*, user: AbstractBaseUser, escrow_reference: str, tx_hash: st
 
     try:
         result = near_client().tx_status(
-            tx_hash=tx_hash, sender_account_id=near.account_id, wait_until="FINAL"
+            tx_hash=tx_hash,
+            sender_account_id=sender_account_id or near.account_id,
+            wait_until="FINAL",
         )
     except NearRpcError as exc:
         if exc.is_unknown_transaction:
@@ -54,15 +72,15 @@ def deposit_credit(*, user: AbstractBaseUser, escrow_reference: str, tx_hash: st
             "The transaction was not sent from your linked NEAR account.",
             code="deposit_wrong_sender",
         )
+    if outcome.succeeded is None:
+        raise DepositError("The transaction is not final yet.", code="deposit_pending")
+    if not outcome.succeeded:
+        raise DepositError("The transaction failed on chain.", code="deposit_failed")
     if transaction_.get("receiver_id") != platform_account_id():
         raise DepositError(
             f"The transaction was not sent to the platform account {platform_account_id()}.",
             code="deposit_wrong_receiver",
         )
-    if outcome.succeeded is None:
-        raise DepositError("The transaction is not final yet.", code="deposit_pending")
-    if not outcome.succeeded:
-        raise DepositError("The transaction failed on chain.", code="deposit_failed")
     amount = sum(
         int(action["Transfer"]["deposit"])
         for action in transaction_.get("actions", [])
