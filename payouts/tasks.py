@@ -1,9 +1,9 @@
 """Celery tasks of the payouts app: thin wrappers that hold only the retry policy."""
 
-from celery import shared_task
+from config.celery import app
 
 
-@shared_task(
+@app.task(
     bind=True,
     acks_late=True,
     max_retries=8,
@@ -31,7 +31,7 @@ def _jitter() -> float:
     return random.random()  # noqa: S311  (retry jitter, not security)
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def payouts_reconcile_task() -> dict[str, int]:
     """Periodic: settle every open payout from the chain. Safe to overlap with itself."""
     from payouts.services.payouts import payouts_reconcile

@@ -5,7 +5,8 @@ from payouts.models import Payout
 
 
 class NearAccountLinkSerializer(serializers.Serializer):
-    account_id = serializers.CharField(max_length=64, trim_whitespace=False)
+    # Length is checked with the other NEAR rules, for one error code.
+    account_id = serializers.CharField(max_length=512, trim_whitespace=False)
 
 
 class PayoutRequestSerializer(serializers.Serializer):

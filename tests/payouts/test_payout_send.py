@@ -1,0 +1,230 @@
+"""Payouts reach the chain exactly once, whatever fails between the steps."""
+
+from collections import Counter
+
+import pytest
+
+from payouts.models import Payout, SigningKey
+from payouts.money import near_to_yocto
+from payouts.near.keys import key_generate, transfer_sign
+from payouts.selectors import earnings_summary, ledger_trial_balance
+from payouts.services import payouts as payout_services
+from payouts.services.accounts import near_account_link
+from payouts.services.earnings import earning_credit
+from payouts.services.ledger import IN_FLIGHT_KEY
+from payouts.services.payouts import (
+    PayoutOutcomeUnknownError,
+    payout_request,
+    payout_send,
+    payouts_reconcile,
+)
+from tests.conftest import PLATFORM_ACCOUNT, api_client_for
+from tests.factories import UserFactory, escrow_fund
+
+pytestmark = pytest.mark.django_db
+
+ONE = near_to_yocto("1")
+
+
+@pytest.fixture
+def earner(db):
+    """A contributor with 3 NEAR of earnings and an implicit account (not yet on chain)."""
+    user = UserFactory()
+    near_account_link(user=user, account_id=key_generate().account_id)
+    _earn(user, 3 * ONE)
+    return user
+
+
+def _earn(user, amount: int) -> None:
+    from tests.factories import ProjectFactory
+
+    project = ProjectFactory()
+    escrow_fund(project, amount=amount, key=f"earn-{user.pk}")
+    earning_credit(
+        reference=f"test:{user.pk}:{amount}",
+        user_id=user.pk,
+        escrow_reference=project.escrow_reference,
+        reward=amount,
+        fee=0,
+    )
+
+
+def _chain_transfers_to(chain, receiver_id: str) -> list[dict]:
+    return [
+        t
+        for t in chain.client.sandbox("sandbox_transfers", {})
+        if t["receiver_id"] == receiver_id and t["succeeded"]
+    ]
+
+
+def _assert_paid_once(chain, payout: Payout) -> None:
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.CONFIRMED, payout.last_error
+    transfers = _chain_transfers_to(chain, payout.receiver_id)
+    assert [int(t["amount"]) for t in transfers] == [payout.amount]
+    assert transfers[0]["tx_hash"] == payout.tx_hash
+    assert chain.balance(payout.receiver_id) == payout.amount
+    balances = ledger_trial_balance()
+    assert balances.get(IN_FLIGHT_KEY, 0) == 0
+    assert sum(balances.values()) == 0
+
+
+def test_withdrawal_is_paid_on_chain(chain, earner, django_capture_on_commit_callbacks) -> None:
+    api = api_client_for(earner)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/me/payouts", {"amount": "2"}, format="json")
+    assert response.status_code == 201, response.content
+    payout = Payout.objects.get()
+    _assert_paid_once(chain, payout)
+    me = api.get("/api/me/").json()
+    assert me["balance"] == "1"
+    assert me["paid"] == "2"
+    listed = api.get("/api/me/payouts").json()
+    assert listed[0]["status"] == "confirmed"
+    assert listed[0]["tx_hash"] == payout.tx_hash
+    assert payout.gas_burnt > 0
+    assert [e.to_status for e in payout.events.all()] == [
+        "pending",
+        "signed",
+        "submitted",
+        "confirmed",
+    ]
+
+
+def test_payout_over_the_balance_is_refused_and_writes_nothing(chain, earner) -> None:
+    response = api_client_for(earner).post("/api/me/payouts", {"amount": "3.1"}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "insufficient_funds"
+    assert not Payout.objects.exists()
+    assert earnings_summary(user=earner).balance == 3 * ONE
+
+
+def test_payout_below_minimum_and_without_account(chain, earner, settings) -> None:
+    settings.MIN_PAYOUT_NEAR = "0.5"
+    api = api_client_for(earner)
+    response = api.post("/api/me/payouts", {"amount": "0.1"}, format="json")
+    assert response.json()["error"]["code"] == "payout_below_minimum"
+    stranger = api_client_for(UserFactory())
+    response = stranger.post("/api/me/payouts", {"amount": "1"}, format="json")
+    assert response.json()["error"]["code"] == "near_account_missing"
+    assert not Payout.objects.exists()
+
+
+@pytest.mark.parametrize("account_id", ["Alice.near", "a", "bob..near", "-x.near", "x" * 65, "a b"])
+def test_invalid_near_account_ids_are_refused(account_id: str, earner) -> None:
+    response = api_client_for(earner).post(
+        "/api/me/near-account", {"account_id": account_id}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "near_account_invalid"
+    assert earner.near_account.account_id != account_id
+
+
+def test_crash_after_signing_before_broadcast_is_sent_once(chain, earner) -> None:
+    """Killed after the signed bytes were committed: reconciliation sends those bytes."""
+    payout = payout_request(user=earner, amount=ONE)  # on_commit not run: the task never ran
+    payout = payout_services._payout_sign(payout)  # the worker died right after this commit
+    assert payout.status == Payout.Status.SIGNED
+    signed_hash = payout.tx_hash
+    assert _chain_transfers_to(chain, payout.receiver_id) == []
+
+    payouts_reconcile(older_than_seconds=0)
+    payouts_reconcile(older_than_seconds=0)  # and again: nothing more happens
+    _assert_paid_once(chain, payout)
+    assert payout.tx_hash == signed_hash
+    assert payout.signatures == 1
+
+
+def test_response_lost_after_the_chain_applied_it(chain, earner) -> None:
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "drop_response_after_apply"})
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.SUBMITTED
+    assert len(_chain_transfers_to(chain, payout.receiver_id)) == 1  # it did land
+
+    payout_send(payout_id=payout.pk)  # the task's retry: same bytes again
+    _assert_paid_once(chain, payout)
+    assert payout.signatures == 1
+
+
+@pytest.mark.parametrize("fault", ["timeout_before_apply", "http_500"])
+def test_transient_node_failures_are_retried_with_the_same_bytes(chain, earner, fault) -> None:
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": fault, "count": 2})
+    for _ in range(2):
+        with pytest.raises(PayoutOutcomeUnknownError):
+            payout_send(payout_id=payout.pk)
+    first_hash = Payout.objects.get(pk=payout.pk).tx_hash
+    payout_send(payout_id=payout.pk)
+    _assert_paid_once(chain, payout)
+    assert payout.tx_hash == first_hash
+    assert payout.attempts == 3
+
+
+def test_transfer_to_a_missing_named_account_fails_and_refunds(chain, earner) -> None:
+    near_account_link(user=earner, account_id="nobody-here.localnet")
+    payout = payout_request(user=earner, amount=ONE)
+    payout = payout_send(payout_id=payout.pk)
+    assert payout.status == Payout.Status.FAILED
+    assert "nobody-here.localnet does not exist" in payout.failure_reason
+    assert earnings_summary(user=earner).balance == 3 * ONE
+    shown = api_client_for(earner).get("/api/me/payouts").json()[0]
+    assert shown["status"] == "failed"
+    assert "does not exist" in shown["failure_reason"]
+    assert sum(ledger_trial_balance().values()) == 0
+
+
+def test_nonce_used_behind_our_back_is_resynced_and_resigned(chain, earner) -> None:
+    """Another sender used the platform key: InvalidNonce, resync, sign once more."""
+    first = payout_send(payout_id=payout_request(user=earner, amount=ONE).pk)
+    assert first.status == Payout.Status.CONFIRMED
+    # Someone else sends with the same key, far ahead of our allocator.
+    key = chain.platform_key
+    access = chain.client.view_access_key(account_id=key.account_id, public_key=key.public_key)
+    block = chain.client.latest_block()["header"]["hash"]
+    outsider = transfer_sign(
+        key=key,
+        receiver_id=PLATFORM_ACCOUNT,
+        amount=1,
+        nonce=int(access["nonce"]) + 50,
+        block_hash=block,
+    )
+    chain.client.send_tx(signed_tx=outsider.signed_bytes)
+
+    second = payout_send(payout_id=payout_request(user=earner, amount=ONE).pk)
+    assert second.status == Payout.Status.CONFIRMED
+    assert second.signatures == 2
+    assert second.nonce > int(access["nonce"]) + 50
+    assert SigningKey.objects.get().nonce == second.nonce
+    amounts = Counter(int(t["amount"]) for t in _chain_transfers_to(chain, second.receiver_id))
+    assert amounts == {ONE: 2}
+
+
+def test_expired_unsent_transaction_is_signed_anew_once(chain, earner, settings) -> None:
+    payout = payout_request(user=earner, amount=ONE)
+    payout = payout_services._payout_sign(payout)
+    old_hash = payout.tx_hash
+    chain.client.sandbox(
+        "sandbox_fast_forward", {"delta_height": settings.NEAR_TX_VALIDITY_BLOCKS + 10}
+    )
+    payouts_reconcile(older_than_seconds=0)
+    payout.refresh_from_db()
+    assert payout.tx_hash != old_hash
+    assert payout.signatures == 2
+    _assert_paid_once(chain, payout)
+    assert "dead" in " ".join(e.detail for e in payout.events.all())
+
+
+def test_not_enough_balance_keeps_the_same_transaction(chain, earner) -> None:
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "not_enough_balance"})
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    first_hash = payout.tx_hash
+    assert payout.status == Payout.Status.SUBMITTED
+    payout_send(payout_id=payout.pk)
+    _assert_paid_once(chain, payout)
+    assert payout.tx_hash == first_hash
