@@ -31,7 +31,7 @@ run: migrate
 	$(PY) manage.py seed_demo; \
 	$(PY) manage.py periodic & \
 	echo "Nearlabel on http://127.0.0.1:8000/ (API docs: /api/docs/). Ctrl-C stops everything."; \
-	$(PY) -m gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --access-logfile -
+	$(PY) -m gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 6 --access-logfile -
 
 demo: migrate
 	$(PY) manage.py demo

@@ -527,8 +527,8 @@ def main() -> None:
     parser.add_argument("--answers-per-item", type=int, default=3)
     parser.add_argument("--contributors", type=int, default=0, help="users (default: max level)")
     parser.add_argument("--max-round-trips", type=int, default=100_000, help="bound per run")
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=6, help="gunicorn threads per worker")
     parser.add_argument(
         "--celery",
         choices=("redis", "eager"),

@@ -1,21 +1,21 @@
+"""Plain serializers: the queue's hot path pays nothing for model introspection."""
+
 from rest_framework import serializers
 
-from labeling.models import Assignment, Submission
+
+class ItemForContributorSerializer(serializers.Serializer):
+    # Only what the contributor needs: never other answers or the final label.
+    id = serializers.UUIDField(source="public_id")
+    data = serializers.JSONField()
 
 
-class AssignmentSerializer(serializers.ModelSerializer):
+class AssignmentSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
-    item = serializers.SerializerMethodField()
     project = serializers.UUIDField(source="project.public_id", read_only=True)
-
-    class Meta:
-        model = Assignment
-        fields = ["id", "project", "item", "status", "reserved_at", "expires_at"]
-        read_only_fields = fields
-
-    def get_item(self, assignment: Assignment) -> dict:
-        # Only what the contributor needs: never other answers or the final label.
-        return {"id": str(assignment.item.public_id), "data": assignment.item.data}
+    item = ItemForContributorSerializer(read_only=True)
+    status = serializers.CharField(read_only=True)
+    reserved_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True)
 
 
 class SubmitSerializer(serializers.Serializer):
@@ -25,11 +25,10 @@ class SubmitSerializer(serializers.Serializer):
     )
 
 
-class SubmissionSerializer(serializers.ModelSerializer):
+class SubmissionSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True)
-
-    class Meta:
-        model = Submission
-        fields = ["id", "assignment", "answer", "time_on_task_ms", "status", "created_at"]
-        read_only_fields = fields
+    answer = serializers.JSONField(read_only=True)
+    time_on_task_ms = serializers.IntegerField(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)

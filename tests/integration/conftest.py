@@ -104,7 +104,7 @@ def celery_worker_process(real_services, chain) -> Iterator[subprocess.Popen]:
         _celery_pools_reset()
         _stop(worker)
         log.close()
-        print("--- celery worker log (tail) ---\n" + log_path.read_text()[-4000:])  # noqa: T201
+        print("--- celery worker log (tail) ---\n" + log_path.read_text()[-4000:])
 
 
 def _celery_pools_reset() -> None:
