@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from payouts.near.localnet import CHAIN_ID, DEFAULT_VALIDITY_PERIOD, localnet_run
 
@@ -26,8 +27,16 @@ class Command(BaseCommand):
             default=DEFAULT_VALIDITY_PERIOD,
             help="blocks a transaction's block_hash stays valid",
         )
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="do not serve: wait (up to 30 s) until the configured RPC answers, then exit",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["wait"]:
+            self._wait()
+            return
         state = options["state"] or getattr(
             settings, "NEAR_LOCALNET_STATE", "var/localnet/state.json"
         )
@@ -43,3 +52,20 @@ class Command(BaseCommand):
             port=port,
             transaction_validity_period=options["validity_period"],
         )
+
+    def _wait(self) -> None:
+        from payouts.near.client import NearClient, NearError
+
+        client = NearClient(settings.NEAR_RPC_URL, timeout=2)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.status()
+            except NearError:
+                if time.monotonic() > deadline:
+                    raise CommandError(
+                        f"no NEAR RPC answering at {settings.NEAR_RPC_URL}"
+                    ) from None
+                time.sleep(0.2)
+            else:
+                return

@@ -1,0 +1,34 @@
+"""The OpenAPI schema documents every endpoint of the API."""
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+
+def test_schema_lists_the_api(client) -> None:
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    schema = yaml.safe_load(response.content)
+    paths = set(schema["paths"])
+    for path in [
+        "/api/projects/",
+        "/api/projects/{project_id}/",
+        "/api/projects/{project_id}/items/",
+        "/api/projects/{project_id}/deposits/",
+        "/api/projects/{project_id}/publish",
+        "/api/projects/{project_id}/next",
+        "/api/projects/{project_id}/export",
+        "/api/assignments/{assignment_id}/submit",
+        "/api/assignments/{assignment_id}/skip",
+        "/api/me/",
+        "/api/me/near-account",
+        "/api/me/payouts",
+    ]:
+        assert path in paths, path
+    amount = schema["components"]["schemas"]["PayoutRequest"]["properties"]["amount"]
+    assert amount["type"] == "string"
+
+
+def test_swagger_ui_is_served(client) -> None:
+    assert client.get("/api/docs/").status_code == 200
