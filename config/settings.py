@@ -86,6 +86,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the embedded default's database lives here
     # IMMEDIATE: a write transaction takes the database's write lock when it begins, so
     # two claims can never both read "free" and then both write (SQLite has no row
     # locks). WAL lets readers run beside the writer; busy_timeout (seconds, via

@@ -88,6 +88,22 @@ def chain_start(directory: Path) -> tuple[object, Chain]:
     return server, chain
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _stray_connections_closed(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """End sessions left by live-server threads and worker processes, so that the test
+    database can be dropped at the end of the run (and a rerun starts clean)."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
