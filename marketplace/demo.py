@@ -5,6 +5,7 @@ demo` (the whole loop, headless). It drives the real REST API in process, the re
 services and the chain configured in settings.
 """
 
+import base64
 import logging
 import random
 import secrets
@@ -16,6 +17,7 @@ from rest_framework.test import APIClient
 
 from payouts.money import near_to_yocto, yocto_to_near
 from payouts.near.keys import NearKey, key_generate, transfer_sign
+from payouts.near.nep413 import nep413_sign
 from payouts.services.chain import near_client, platform_account_id
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,26 @@ def chain_transfer(*, key: NearKey, receiver_id: str, amount: int) -> str:
     return signed.tx_hash
 
 
+def near_account_prove(*, api: APIClient, key: NearKey, step: str) -> None:
+    """Link `key`'s account as the user's wallet would: sign a fresh challenge (NEP-413)."""
+    challenge = expect(api.post("/api/auth/near/challenge"), 201, f"{step}: challenge")
+    signature = nep413_sign(
+        key=key,
+        message=challenge["message"],
+        nonce=base64.b64decode(challenge["nonce"]),
+        recipient=challenge["recipient"],
+    )
+    proof = {
+        "account_id": key.account_id,
+        "public_key": key.public_key,
+        "signature": base64.b64encode(signature).decode("ascii"),
+        "message": challenge["message"],
+        "nonce": challenge["nonce"],
+        "recipient": challenge["recipient"],
+    }
+    expect(api.post("/api/me/near-account", proof, format="json"), 200, step)
+
+
 def user_make(username: str, password: str | None = None):
     user, created = get_user_model().objects.get_or_create(username=username)
     if created or password:
@@ -103,11 +125,7 @@ def project_funded_create(
     api = api_for(requester)
     key = key_generate(account_id=f"{requester.username}.localnet".lower())
     chain_account_fund(key=key, amount=near_to_yocto("100"))
-    expect(
-        api.post("/api/me/near-account", {"account_id": key.account_id}, format="json"),
-        200,
-        "link requester",
-    )
+    near_account_prove(api=api, key=key, step="link requester")
     project = expect(
         api.post(
             "/api/projects/",
@@ -146,11 +164,7 @@ def contributor_make(username: str, password: str | None = None):
     """A contributor paid to a fresh implicit account (a key only they would hold)."""
     user = user_make(username, password)
     key = key_generate()
-    expect(
-        api_for(user).post("/api/me/near-account", {"account_id": key.account_id}, format="json"),
-        200,
-        "link contributor",
-    )
+    near_account_prove(api=api_for(user), key=key, step="link contributor")
     return user
 
 

@@ -28,3 +28,25 @@ class DepositError(ApplicationError):
 class ChainUnavailableError(ApplicationError):
     code = "chain_unavailable"
     http_status = 503
+
+
+class NearAccountUnverifiedError(ConflictError):
+    """The linked account was never proven by a signature: no money moves for it."""
+
+    code = "near_account_unverified"
+
+
+class NearAccountTakenError(ConflictError):
+    """Another user has already proven this account."""
+
+    code = "near_account_taken"
+
+
+class AuthError(ApplicationError):
+    """A NEP-413 signature refused. `code` names the failed check (auth_*).
+
+    400, not 401: the proof in the body is bad, not the caller's credentials (a
+    signed-in user proving a new account must not read it as "your token expired").
+    """
+
+    code = "auth_invalid"

@@ -21,6 +21,8 @@ def test_schema_lists_the_api(client) -> None:
         "/api/projects/{project_id}/export",
         "/api/assignments/{assignment_id}/submit",
         "/api/assignments/{assignment_id}/skip",
+        "/api/auth/near/challenge",
+        "/api/auth/near/verify",
         "/api/me/",
         "/api/me/near-account",
         "/api/me/payouts",

@@ -4,9 +4,42 @@ from payouts.api.fields import NearAmountField
 from payouts.models import Payout
 
 
-class NearAccountLinkSerializer(serializers.Serializer):
-    # Length is checked with the other NEAR rules, for one error code.
+class AuthChallengeSerializer(serializers.Serializer):
+    nonce = serializers.CharField(help_text="base64 of 32 bytes: the NEP-413 nonce to sign")
+    recipient = serializers.CharField(help_text="the NEP-413 recipient to sign for")
+    message = serializers.CharField(help_text="the message to sign")
+    expires_at = serializers.DateTimeField()
+
+
+class NearProofSerializer(serializers.Serializer):
+    """What a wallet's NEP-413 signMessage returns, with the fields it signed."""
+
+    # Formats are checked by the service, so each failure has its stable code.
     account_id = serializers.CharField(max_length=512, trim_whitespace=False)
+    public_key = serializers.CharField(max_length=200, help_text='"ed25519:<base58>"')
+    signature = serializers.CharField(max_length=200, help_text="base64 of 64 bytes")
+    message = serializers.CharField(max_length=500, trim_whitespace=False)
+    nonce = serializers.CharField(max_length=100, help_text="base64 of the challenge's nonce")
+    recipient = serializers.CharField(max_length=255, trim_whitespace=False)
+    callback_url = serializers.CharField(
+        max_length=2000, required=False, allow_null=True, trim_whitespace=False
+    )
+
+
+class NearSigninSerializer(NearProofSerializer):
+    mode = serializers.ChoiceField(choices=["token", "session"], default="token")
+
+
+class NearSigninResultSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    account_id = serializers.CharField()
+    created = serializers.BooleanField()
+    token = serializers.CharField(required=False, help_text="only in token mode")
+
+
+class NearAccountLinkSerializer(serializers.Serializer):
+    account_id = serializers.CharField()
+    verified_at = serializers.DateTimeField(allow_null=True)
 
 
 class PayoutRequestSerializer(serializers.Serializer):
@@ -44,6 +77,7 @@ class PayoutSerializer(serializers.ModelSerializer):
 class MeSerializer(serializers.Serializer):
     username = serializers.CharField()
     near_account_id = serializers.CharField(allow_null=True)
+    near_account_verified = serializers.BooleanField()
     balance = NearAmountField()
     earned = NearAmountField()
     in_flight = NearAmountField()

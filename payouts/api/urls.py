@@ -5,6 +5,8 @@ from payouts.api import views
 
 urlpatterns = [
     path("auth/token", obtain_auth_token, name="auth-token"),
+    path("auth/near/challenge", views.AuthChallengeView.as_view(), name="auth-near-challenge"),
+    path("auth/near/verify", views.NearSigninView.as_view(), name="auth-near-verify"),
     path("me/", views.MeView.as_view(), name="me"),
     path("me/near-account", views.NearAccountLinkView.as_view(), name="me-near-account"),
     path("me/payouts", views.MyPayoutsView.as_view(), name="me-payouts"),

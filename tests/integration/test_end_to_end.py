@@ -10,7 +10,7 @@ from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate
 from payouts.selectors import ledger_trial_balance
 from payouts.services.ledger import IN_FLIGHT_KEY, PLATFORM_FEES_KEY
-from tests.conftest import PLATFORM_ACCOUNT, PLATFORM_CAPITAL
+from tests.conftest import PLATFORM_ACCOUNT, PLATFORM_CAPITAL, nep413_body
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -29,6 +29,11 @@ class Http:
             f"{base}/api/auth/token", data={"username": username, "password": "pw-long-enough-1"}
         ).json()["token"]
         self.session.headers["Authorization"] = f"Token {token}"
+
+    def near_account_prove(self, key) -> None:
+        """Link `key`'s account as a wallet would: sign a fresh challenge with it."""
+        challenge = self.call("POST", "/api/auth/near/challenge", 201)
+        self.call("POST", "/api/me/near-account", 200, json=nep413_body(key, challenge))
 
     def call(self, method: str, path: str, expect: int | tuple, **kwargs) -> dict | list | None:
         response = self.session.request(method, self.base + path, timeout=30, **kwargs)
@@ -50,7 +55,7 @@ def test_whole_loop_pays_contributors_and_matches_the_chain(
     base = live_server.url
     requester = Http(base, "req")
     wallet = chain.account_create(amount_near="20", account_id="req.localnet")
-    requester.call("POST", "/api/me/near-account", 200, json={"account_id": wallet.account_id})
+    requester.near_account_prove(wallet)
     project = requester.call(
         "POST",
         "/api/projects/",
@@ -77,9 +82,7 @@ def test_whole_loop_pays_contributors_and_matches_the_chain(
     workers = []
     for n in range(4):
         worker = Http(base, f"w{n}")
-        worker.call(
-            "POST", "/api/me/near-account", 200, json={"account_id": key_generate().account_id}
-        )
+        worker.near_account_prove(key_generate())
         workers.append(worker)
     answered = 0
     for index, worker in enumerate(workers):

@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from marketplace.models import Item, Project
 from payouts.money import near_to_yocto
-from tests.conftest import api_client_for
+from payouts.near.keys import key_generate
+from tests.conftest import api_client_for, nep413_proof
 from tests.factories import UserFactory, escrow_fund
 
 pytestmark = pytest.mark.django_db
@@ -232,11 +233,13 @@ def test_export_streams_every_item_with_its_answers(
     escrow_fund(Project.objects.get(public_id=project["id"]))
     requester_api.post(f"/api/projects/{project['id']}/publish")
     workers = [UserFactory() for _ in range(2)]
+    accounts = []
     for worker in workers:
         api = api_client_for(worker)
-        api.post(
-            "/api/me/near-account", {"account_id": f"{worker.username}.testnet"}, format="json"
-        )
+        key = key_generate()  # an implicit account: proven without a chain
+        accounts.append(key.account_id)
+        response = api.post("/api/me/near-account", nep413_proof(key), format="json")
+        assert response.status_code == 200, response.content
         while (response := api.get(f"/api/projects/{project['id']}/next")).status_code == 200:
             with django_capture_on_commit_callbacks(execute=True):
                 api.post(
@@ -254,9 +257,7 @@ def test_export_streams_every_item_with_its_answers(
     first = lines[0]
     assert first["final_answer"] == {"label": "dog"}
     assert first["confidence"] == 1.0
-    assert sorted(a["contributor_near_account"] for a in first["answers"]) == sorted(
-        f"{w.username}.testnet" for w in workers
-    )
+    assert sorted(a["contributor_near_account"] for a in first["answers"]) == sorted(accounts)
     assert {a["status"] for a in first["answers"]} == {"accepted"}
     assert first["answers"][0]["time_on_task_ms"] == 1500
     bad = requester_api.get(f"/api/projects/{project['id']}/export?format=xml")
