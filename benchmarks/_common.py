@@ -32,18 +32,26 @@ def log(message: str) -> None:
 # --- environment ----------------------------------------------------------------------------
 
 
+# Set by each benchmark itself, never inherited from the shell.
+_NEAR_ENV = (
+    "REDIS_URL",
+    "NEAR_RPC_URL",
+    "NEAR_ACCOUNT_ID",
+    "NEAR_PRIVATE_KEY_FILE",
+    "NEAR_KEYS_DIR",
+)
+
+
 def bench_env(*, database_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
     """The production-like environment every process of a benchmark runs with."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"REDIS_URL", "NEAR_RPC_URL", "NEAR_ACCOUNT_ID", "NEAR_PRIVATE_KEY_FILE"}
-    }
+    env = {k: v for k, v in os.environ.items() if k not in _NEAR_ENV}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_DEBUG="0",
         SECRET_KEY=BENCH_SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
+        # Required with DJANGO_DEBUG=0 ("Sign in with NEAR" recipient); unused here.
+        NEAR_AUTH_RECIPIENT=os.environ.get("NEAR_AUTH_RECIPIENT", "127.0.0.1"),
         DATABASE_URL=database_url,
         NEARLABEL_VAR_DIR=str(var_dir),
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
@@ -56,7 +64,7 @@ def bench_env(*, database_url: str, var_dir: Path, **extra: str) -> dict[str, st
 def django_setup(env: dict[str, str]) -> None:
     """Configure Django in this process with the benchmark's environment."""
     os.environ.update(env)
-    for name in ("REDIS_URL", "NEAR_RPC_URL", "NEAR_ACCOUNT_ID", "NEAR_PRIVATE_KEY_FILE"):
+    for name in _NEAR_ENV:
         if name not in env:
             os.environ.pop(name, None)
     if str(ROOT) not in sys.path:

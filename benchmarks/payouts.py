@@ -1,6 +1,7 @@
 """Benchmark: payouts confirmed per second against the project's local NEAR RPC.
 
     .venv/bin/python benchmarks/payouts.py [--payouts 200] [--mode eager|celery|both]
+                                           [--keys 1,4,8] [--max-concurrency 4]
 
 What it does (prints figures, asserts nothing):
 
@@ -15,8 +16,11 @@ What it does (prints figures, asserts nothing):
    every payout is confirmed (or failed, or --timeout):
    - eager: no worker; payout_request's on-commit send runs inline (Celery eager), so the
      payouts are sent one after another in this process.
-   - celery: payout_request enqueues to Redis (--redis-url); a real
-     `celery -A config worker -Q default,payouts --concurrency N` sends them.
+   - celery, once per pool size in --keys: the platform account signs with that many
+     full-access keys (NEAR_PRIVATE_KEY_FILE plus `manage.py near_keys add` pool keys in a
+     NEAR_KEYS_DIR of the run's own); payout_request enqueues to Redis (--redis-url); a
+     real `celery -A config worker -Q default,payouts --concurrency N` sends them, N = the
+     pool size capped at --max-concurrency (default 2 per core), or --concurrency if given.
 
 Amounts are int yoctoNEAR throughout; they are printed as decimal NEAR strings.
 """
@@ -35,6 +39,7 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import collections  # noqa: E402
+import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
@@ -75,6 +80,10 @@ class ModeResult:
     latencies: list[float] = field(default_factory=list)  # seconds, created_at -> finished_at
     cpu: tuple[int, int, int] = (0, 0, 0)  # % of one core: this process, worker, postgres
     paid: int = 0  # yoctoNEAR confirmed
+    keys: int = 1  # signing keys of the platform account
+    concurrency: int = 1  # worker processes (1: eager, in this process)
+    keys_used: int = 0  # distinct keys that signed the confirmed payouts
+    resigned: int = 0  # payouts signed more than once (their first nonce was overtaken)
 
     @property
     def confirmed(self) -> int:
@@ -136,7 +145,9 @@ def contributors_seed(*, count: int, tag: str) -> list[Any]:
     """`count` users with linked implicit accounts and PAYOUT_NEAR of credited earnings."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
 
+    from payouts.models import NearAccount
     from payouts.money import near_to_yocto
     from payouts.near.keys import key_generate
     from payouts.services.accounts import near_account_link
@@ -155,6 +166,8 @@ def contributors_seed(*, count: int, tag: str) -> list[Any]:
     )
     for n, user in enumerate(users):
         near_account_link(user=user, account_id=key_generate().account_id)
+        # As if each had proven the account by a signature: payouts go to proven accounts.
+        NearAccount.objects.filter(user=user).update(verified_at=timezone.now())
         earning_credit(
             reference=f"bench:{tag}:{n}",
             user_id=user.pk,
@@ -173,6 +186,9 @@ def payouts_collect(result: ModeResult, ids: list[int]) -> None:
 
     rows = list(Payout.objects.filter(pk__in=ids))
     result.statuses = collections.Counter(str(p.status) for p in rows)
+    confirmed = [p for p in rows if p.status == Payout.Status.CONFIRMED]
+    result.keys_used = len({p.signing_key_id for p in confirmed})
+    result.resigned = sum(1 for p in rows if p.signatures > 1)
     done = [p for p in rows if p.finished_at is not None]
     result.latencies = [(p.finished_at - p.created_at).total_seconds() for p in done]
     result.paid = sum(p.amount for p in rows if p.status == Payout.Status.CONFIRMED)
@@ -201,8 +217,29 @@ def run_eager(users: list[Any]) -> ModeResult:
     return result
 
 
+def pool_prepare(*, keys: int, directory: Path) -> str:
+    """A NEAR_KEYS_DIR holding keys - 1 new pool keys registered on the local chain, through
+    `manage.py near_keys add`; "" (no pool) for one key. Returns the directory setting."""
+    import io
+
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    if keys <= 1:
+        return ""
+    with override_settings(NEAR_IS_LOCALNET=True, NEAR_KEYS_DIR=str(directory)):
+        call_command("near_keys", "add", "--count", str(keys - 1), stdout=io.StringIO())
+    return str(directory)
+
+
 def run_celery(
-    users: list[Any], *, env: dict[str, str], concurrency: int, timeout: float, log_dir: Path
+    users: list[Any],
+    *,
+    env: dict[str, str],
+    keys: int,
+    concurrency: int,
+    timeout: float,
+    log_dir: Path,
 ) -> ModeResult:
     from config.celery import app as celery_app
     from payouts.models import Payout
@@ -211,7 +248,15 @@ def run_celery(
 
     celery_app.conf.task_always_eager = False
     amount = near_to_yocto(PAYOUT_NEAR)
-    result = ModeResult(mode="celery", requested=len(users), wall=0.0, request_wall=0.0)
+    result = ModeResult(
+        mode="celery",
+        requested=len(users),
+        wall=0.0,
+        request_wall=0.0,
+        keys=keys,
+        concurrency=concurrency,
+    )
+    keys_dir = pool_prepare(keys=keys, directory=log_dir / f"keys-{keys}")
     with children() as started:
         worker = spawn(
             "celery worker",
@@ -229,8 +274,8 @@ def run_celery(
                 "--without-gossip",
                 "--without-mingle",
             ],
-            env=env,
-            log_path=log_dir / "celery.log",
+            env={**env, "NEAR_KEYS_DIR": keys_dir},
+            log_path=log_dir / f"celery-keys-{keys}.log",
         )
         started.append(worker)
         wait_until(
@@ -270,14 +315,17 @@ def _worker_log_summary(worker: Child) -> None:
 # --- reporting --------------------------------------------------------------------------------
 
 
-def report(results: list[ModeResult], *, concurrency: int) -> str:
+def report(results: list[ModeResult]) -> str:
     from payouts.money import yocto_to_near
 
     headers = [
         "mode",
+        "keys",
         "payouts",
         "confirmed",
         "other states",
+        "keys used",
+        "re-signed",
         "confirmed/s",
         "wall s",
         "request calls s",
@@ -290,13 +338,16 @@ def report(results: list[ModeResult], *, concurrency: int) -> str:
     rows: list[list[Any]] = []
     for r in results:
         others = ", ".join(f"{k}: {v}" for k, v in sorted(r.statuses.items()) if k != "confirmed")
-        label = r.mode if r.mode == "eager" else f"celery x{concurrency}"
+        label = r.mode if r.mode == "eager" else f"celery x{r.concurrency}"
         rows.append(
             [
                 label,
+                r.keys,
                 r.requested,
                 r.confirmed,
                 others or "-",
+                r.keys_used,
+                r.resigned,
                 f"{r.rate:.1f}",
                 f"{r.wall:.2f}",
                 f"{r.request_wall:.2f}",
@@ -319,7 +370,24 @@ def main() -> None:
     parser.add_argument("--mode", choices=("eager", "celery", "both"), default="both")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL, help="a Redis db of its own")
-    parser.add_argument("--concurrency", type=int, default=2, help="celery worker processes")
+    parser.add_argument(
+        "--keys",
+        type=_pool_sizes,
+        default=[1, 4, 8],
+        help="comma-separated signing-key pool sizes, one celery run each (default 1,4,8)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="celery worker processes for every run (default: the pool size, capped)",
+    )
+    parser.add_argument(
+        "--max-concurrency",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="cap of the default concurrency (default: 2 per core)",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait, per mode")
     parser.add_argument(
         "--no-fsync", action="store_true", help="localnet without fsync per change (not default)"
@@ -347,6 +415,8 @@ def main() -> None:
             NEAR_RPC_URL=server.url,
             NEAR_ACCOUNT_ID=PLATFORM_ACCOUNT,
             NEAR_PRIVATE_KEY_FILE=str(var_dir / "platform.json"),
+            NEAR_KEYS_DIR="",  # one key unless a run names its pool
+            AUTO_PAYOUT_NEAR="",  # only the payouts the benchmark requests
         )
         django_setup(env)
         _run(args, env=env, server_url=server.url, var_dir=var_dir)
@@ -362,8 +432,12 @@ def _run(args: argparse.Namespace, *, env: dict[str, str], server_url: str, var_
     from payouts.money import near_to_yocto
     from payouts.services import chain as chain_services
 
-    modes = ["eager", "celery"] if args.mode == "both" else [args.mode]
-    owed = near_to_yocto(PAYOUT_NEAR) * args.payouts * len(modes)
+    runs: list[tuple[str, int]] = []  # (mode, keys)
+    if args.mode in ("eager", "both"):
+        runs.append(("eager", 1))
+    if args.mode in ("celery", "both"):
+        runs.extend(("celery", keys) for keys in args.keys)
+    owed = near_to_yocto(PAYOUT_NEAR) * args.payouts * len(runs)
     with override_settings(NEAR_IS_LOCALNET=True):  # bootstrap refuses anything else
         chain_services.localnet_platform_bootstrap(
             capital=owed + near_to_yocto(PLATFORM_RESERVE_NEAR)
@@ -373,20 +447,24 @@ def _run(args: argparse.Namespace, *, env: dict[str, str], server_url: str, var_
     raw_rate, raw_latencies = raw_chain_throughput(server_url, args.payouts)
 
     results: list[ModeResult] = []
-    for mode in modes:
-        log(f"seeding {args.payouts} contributors with earnings ({mode})")
-        users = contributors_seed(count=args.payouts, tag=mode)
-        log(f"{mode}: requesting {args.payouts} payouts")
+    for mode, keys in runs:
+        tag = mode if mode == "eager" else f"{mode}-{keys}"
+        log(f"seeding {args.payouts} contributors with earnings ({tag})")
+        users = contributors_seed(count=args.payouts, tag=tag)
         if mode == "eager":
+            log(f"eager: requesting {args.payouts} payouts")
             results.append(run_eager(users))
         else:
+            concurrency = args.concurrency or max(1, min(keys, args.max_concurrency))
+            log(f"celery: {keys} key(s), {concurrency} worker process(es), {args.payouts} payouts")
             redis.Redis.from_url(args.redis_url).flushdb()
             connection.close()  # no open transaction or idle lock while the worker runs
             results.append(
                 run_celery(
                     users,
                     env=env,
-                    concurrency=args.concurrency,
+                    keys=keys,
+                    concurrency=concurrency,
                     timeout=args.timeout,
                     log_dir=var_dir,
                 )
@@ -405,12 +483,26 @@ def _run(args: argparse.Namespace, *, env: dict[str, str], server_url: str, var_
         f"(sequential, one sender); send_tx p50 {ms(percentile(raw_latencies, 50))} ms, "
         f"p95 {ms(percentile(raw_latencies, 95))} ms"
     )
-    print("latency = Payout.created_at -> finished_at; wall = first created_at -> last finished_at")
+    print(
+        "latency = acceptance to confirmation (Payout.created_at, set by payout_request, -> "
+        "finished_at); wall = first created_at -> last finished_at"
+    )
     print()
-    print(report(results, concurrency=args.concurrency))
+    print(report(results))
     for r in results:
         if r.rate and raw_rate:
-            print(f"{r.mode}: {r.rate / raw_rate:.2f} of the raw chain rate")
+            label = r.mode if r.mode == "eager" else f"celery, {r.keys} key(s)"
+            print(f"{label}: {r.rate / raw_rate:.2f} of the raw chain rate")
+
+
+def _pool_sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of integers: {text!r}") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError("pool sizes are integers of at least 1")
+    return sizes
 
 
 if __name__ == "__main__":
