@@ -25,8 +25,39 @@ class NearAccount(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            # A proven account identifies one user: it is how "Sign in with NEAR" finds them.
+            models.UniqueConstraint(
+                fields=["account_id"],
+                condition=Q(verified_at__isnull=False),
+                name="near_account_verified_unique",
+            ),
+        ]
+
     def __str__(self) -> str:
         return self.account_id
+
+
+class AuthChallenge(models.Model):
+    """A server nonce for one NEP-413 signature ("Sign in with NEAR", proving an account).
+
+    Works once: `used_at` is set, under a row lock, in the transaction that acts on the
+    signature. Anonymous clients create these; expired rows are worthless.
+    """
+
+    # Hex of the 32 random bytes the wallet signs (clients see base64 of the same bytes).
+    nonce = models.CharField(max_length=64, unique=True)
+    recipient = models.CharField(max_length=255)
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    # The account whose signature used the challenge.
+    account_id = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return self.nonce
 
 
 class LedgerAccount(models.Model):
@@ -96,7 +127,9 @@ class Deposit(models.Model):
     """A requester's NEAR transfer to the platform account, credited to an escrow once."""
 
     class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for finality"
         CREDITED = "credited", "Credited"
+        FAILED = "failed", "Failed on chain"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     tx_hash = models.CharField(max_length=64, unique=True)  # one credit per transaction
@@ -106,9 +139,23 @@ class Deposit(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deposits"
     )
-    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="deposit")
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.CREDITED)
+    # Set exactly when the deposit is credited (a constraint holds the two together).
+    journal = models.OneToOneField(
+        Journal, null=True, blank=True, on_delete=models.PROTECT, related_name="deposit"
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    failure_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    checked_at = models.DateTimeField(null=True, blank=True)  # last look at the chain
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="credited", journal__isnull=False)
+                | (~Q(status="credited") & Q(journal__isnull=True)),
+                name="deposit_journal_iff_credited",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.tx_hash

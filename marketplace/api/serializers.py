@@ -63,7 +63,8 @@ class DepositCreateSerializer(serializers.Serializer):
     sender_account_id = serializers.CharField(
         max_length=64,
         required=False,
-        help_text="The account that signed the transfer, if not your linked account.",
+        help_text="Where to look the transaction up (NEAR finds it by hash and sender). "
+        "Only transfers from your own linked account are credited.",
     )
 
 
@@ -72,4 +73,6 @@ class DepositSerializer(serializers.Serializer):
     tx_hash = serializers.CharField()
     sender_account_id = serializers.CharField()
     amount = NearAmountField()
+    status = serializers.CharField()
+    failure_reason = serializers.CharField()
     created_at = serializers.DateTimeField()

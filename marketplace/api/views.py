@@ -18,7 +18,7 @@ from marketplace.api.serializers import (
     ProjectSerializer,
 )
 from marketplace.models import Project
-from marketplace.services.exports import export_jsonl
+from marketplace.services.exports import project_export_jsonl
 from marketplace.services.imports import items_import, rows_from_json, rows_from_upload
 from marketplace.services.projects import project_create, project_deposit, project_publish
 
@@ -75,7 +75,9 @@ class ItemImportView(APIView):
 
 
 class DepositCreateView(APIView):
-    @extend_schema(request=DepositCreateSerializer, responses={201: DepositSerializer})
+    @extend_schema(
+        request=DepositCreateSerializer, responses={201: DepositSerializer, 202: DepositSerializer}
+    )
     def post(self, request: Request, project_id: str) -> Response:
         project = selectors.project_get_owned(user=request.user, public_id=project_id)
         serializer = DepositCreateSerializer(data=request.data)
@@ -86,7 +88,9 @@ class DepositCreateView(APIView):
             tx_hash=serializer.validated_data["tx_hash"],
             sender_account_id=serializer.validated_data.get("sender_account_id"),
         )
-        return Response(DepositSerializer(deposit).data, status=status.HTTP_201_CREATED)
+        # 201 once credited; 202 while the chain has not finalised it yet.
+        code = status.HTTP_201_CREATED if deposit.status == "credited" else status.HTTP_202_ACCEPTED
+        return Response(DepositSerializer(deposit).data, status=code)
 
 
 class ProjectPublishView(APIView):
@@ -110,7 +114,7 @@ class ProjectExportView(APIView):
                 f"Unknown export format {json.dumps(fmt)}; use jsonl.", code="export_format_unknown"
             )
         response = StreamingHttpResponse(
-            export_jsonl(project=project), content_type="application/x-ndjson"
+            project_export_jsonl(project=project), content_type="application/x-ndjson"
         )
         response["Content-Disposition"] = f'attachment; filename="{project.public_id}.jsonl"'
         return response

@@ -394,6 +394,9 @@ class LocalNet:
         self._lock = threading.Lock()
         self._closed = False
         self._faults: list[dict[str, Any]] = []  # in memory only: a restart clears them
+        # Blocks after its own before a transaction counts as final (0: at once). NEAR
+        # finalises in about two blocks; tests raise it to see the optimistic state.
+        self.finality_blocks = 0
         self._accounts: dict[str, dict[str, Any]] = {}
         self._txs: dict[str, dict[str, Any]] = {}  # tx hash -> record, in applied order
         self._block_ts: OrderedDict[int, int] = OrderedDict()  # height -> timestamp (ns)
@@ -770,6 +773,7 @@ class LocalNet:
             "sandbox_fast_forward": self._rpc_fast_forward,
             "sandbox_fault": self._rpc_fault,
             "sandbox_clear_faults": self._rpc_clear_faults,
+            "sandbox_set_finality": self._rpc_set_finality,
             "sandbox_transfers": lambda _params: self._transfers(),
             "sandbox_state": lambda _params: self._state_view(),
         }
@@ -960,7 +964,9 @@ class LocalNet:
         return self._tx_result(record, with_receipts=with_receipts)
 
     def _tx_result(self, record: dict[str, Any], *, with_receipts: bool) -> dict[str, Any]:
-        result = {"final_execution_status": "FINAL", **record["result"]}
+        final = self.head_height - int(record["height"]) >= self.finality_blocks
+        status = "FINAL" if final else "EXECUTED_OPTIMISTIC"
+        result = {**record["result"], "final_execution_status": status}
         if with_receipts:
             result["receipts"] = record["receipts"]
         return result
@@ -1290,6 +1296,14 @@ class LocalNet:
         self._commit(accounts=[], tx=None)
         log.info("localnet fast-forwarded %s blocks to height %s", delta, self.head_height)
         return {}
+
+    def _rpc_set_finality(self, params: Any) -> dict[str, Any]:
+        """How many blocks a transaction waits to be reported FINAL (in memory only)."""
+        blocks = _named(params, ("blocks",)).get("blocks")
+        if isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 0:
+            raise _parse_error("Failed parsing args: blocks must be a non-negative integer")
+        self.finality_blocks = blocks
+        return {"finality_blocks": blocks}
 
     def _rpc_fault(self, params: Any) -> dict[str, Any]:
         named = _named(params, ("fault", "count", "method"))

@@ -6,8 +6,7 @@ import pytest
 from payouts.models import Deposit, Journal
 from payouts.money import near_to_yocto
 from payouts.selectors import escrow_balance
-from payouts.services.accounts import near_account_link
-from tests.conftest import PLATFORM_ACCOUNT, api_client_for
+from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove
 from tests.factories import ProjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -15,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def funded(chain, requester):
-    """A requester with a NEAR account on chain, linked, and a draft project."""
+    """A requester with a NEAR account on chain, proven and linked, and a draft project."""
     key = chain.account_create(amount_near="50", account_id="alice.localnet")
-    near_account_link(user=requester, account_id=key.account_id)
+    near_account_prove(requester, key)
     project = ProjectFactory(owner=requester, status="draft")
     return key, project
 
@@ -106,3 +105,44 @@ def test_chain_down_is_503_and_writes_nothing(funded, requester_api, chain) -> N
     assert response.json()["error"]["code"] == "chain_unavailable"
     assert not Deposit.objects.exists()
     assert _deposit(requester_api, project, tx_hash).status_code == 201  # a retry works
+
+
+def test_deposit_waits_for_finality_then_is_credited_once(chain, funded, requester_api) -> None:
+    """Not yet final: stored pending (202); the periodic recheck credits it once final."""
+    from payouts.services.deposits import deposits_recheck
+
+    key, project = funded
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 3})
+    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("4"))
+    response = _deposit(requester_api, project, tx_hash)
+    assert response.status_code == 202, response.content
+    assert response.json()["status"] == "pending"
+    assert escrow_balance(reference=project.escrow_reference) == 0
+    assert deposits_recheck() == {"pending": 1}  # still not final: nothing moves
+    assert escrow_balance(reference=project.escrow_reference) == 0
+
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 3})
+    assert deposits_recheck() == {"credited": 1}
+    assert deposits_recheck() == {}
+    assert escrow_balance(reference=project.escrow_reference) == near_to_yocto("4")
+    deposit = Deposit.objects.get()
+    assert deposit.status == "credited"
+    assert deposit.journal is not None
+    again = _deposit(requester_api, project, tx_hash)
+    assert again.json()["error"]["code"] == "deposit_already_used"
+    assert Journal.objects.filter(kind="deposit").count() == 1
+
+
+def test_pending_deposit_is_not_credited_twice_by_concurrent_rechecks(chain, funded) -> None:
+    from payouts.services.deposits import deposit_recheck
+
+    key, project = funded
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 1})
+    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
+    api = api_client_for(project.owner)
+    assert _deposit(api, project, tx_hash).status_code == 202
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 1})
+    deposit = Deposit.objects.get()
+    for _ in range(3):
+        deposit_recheck(deposit_id=deposit.pk)
+    assert escrow_balance(reference=project.escrow_reference) == near_to_yocto("1")
