@@ -59,7 +59,7 @@ test: lint
 	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres" -p no:cacheprovider
 
 bench: install
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) benchmarks/queue.py
+	$(PY) benchmarks/queue.py
 	$(PY) benchmarks/payouts.py
 
 clean:

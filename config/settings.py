@@ -170,6 +170,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "labeling.tasks.items_resolve_stale_task",
         "schedule": 60.0,
     },
+    "deposits-recheck": {
+        "task": "payouts.tasks.deposits_recheck_task",
+        "schedule": 15.0,
+    },
     "payouts-reconcile": {
         "task": "payouts.tasks.payouts_reconcile_task",
         "schedule": 60.0,
@@ -194,6 +198,11 @@ NEAR_ACCOUNT_ID = os.environ.get(
 NEAR_PRIVATE_KEY_FILE = os.environ.get(
     "NEAR_PRIVATE_KEY_FILE", str(VAR_DIR / "near" / "platform.json") if NEAR_IS_LOCALNET else ""
 )
+# A pool of further full-access keys of NEAR_ACCOUNT_ID, for parallel senders: every
+# `*.json` NEAR CLI key file in this directory (`manage.py near_keys add`). Empty: no pool.
+NEAR_KEYS_DIR = os.environ.get(
+    "NEAR_KEYS_DIR", str(VAR_DIR / "near" / "keys") if NEAR_IS_LOCALNET else ""
+)
 if not NEAR_IS_LOCALNET and not (NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE):
     raise ImproperlyConfigured(
         "NEAR_RPC_URL is set: NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE are required too."
@@ -202,10 +211,18 @@ NEAR_RPC_TIMEOUT = float(os.environ.get("NEAR_RPC_TIMEOUT", "10"))
 # Blocks a transaction's block hash stays valid (nearcore's transaction_validity_period).
 NEAR_TX_VALIDITY_BLOCKS = int(os.environ.get("NEAR_TX_VALIDITY_BLOCKS", "86400"))
 NEAR_EXPLORER_TX_URL = os.environ.get("NEAR_EXPLORER_TX_URL", "")
+# "Sign in with NEAR" (NEP-413): the recipient wallets sign for, i.e. this site's host.
+# A signature for another recipient is refused, so it must be this deployment's own name.
+NEAR_AUTH_RECIPIENT = os.environ.get("NEAR_AUTH_RECIPIENT", "nearlabel.localhost" if DEBUG else "")
+if not DEBUG and not NEAR_AUTH_RECIPIENT:
+    raise ImproperlyConfigured("NEAR_AUTH_RECIPIENT (this site's host) is required.")
+NEAR_AUTH_CHALLENGE_SECONDS = int(os.environ.get("NEAR_AUTH_CHALLENGE_SECONDS", "300"))
 
 # --- Marketplace rules ------------------------------------------------------
 PLATFORM_FEE_BPS = int(os.environ.get("PLATFORM_FEE_BPS", "1000"))  # basis points of a reward
 MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR string
+# A balance reaching this (decimal NEAR) is paid out automatically; empty turns it off.
+AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", "1")
 PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
 
 LOGGING = {

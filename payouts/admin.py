@@ -74,6 +74,33 @@ class PayoutAdmin(ReadOnlyAdmin):
     ]
     readonly_fields = fields
     inlines = [PayoutEventInline]
+    actions = ["reconcile_selected"]
+
+    def has_reconcile_permission(self, request) -> bool:
+        return request.user.has_perm("payouts.change_payout")
+
+    @admin.action(
+        description="Settle selected payouts with the chain (resolve, re-broadcast, send)",
+        permissions=["reconcile"],
+    )
+    def reconcile_selected(self, request, queryset) -> None:
+        """Calls the same services as the periodic reconciliation; safe at any time."""
+        from payouts.services.payouts import PayoutOutcomeUnknownError, payout_resolve, payout_send
+
+        outcomes: dict[str, int] = {}
+        for payout_id in queryset.filter(status__in=Payout.OPEN_STATUSES).values_list(
+            "pk", flat=True
+        ):
+            try:
+                payout = payout_resolve(payout_id=payout_id)
+                if payout.status in Payout.OPEN_STATUSES:
+                    payout = payout_send(payout_id=payout_id)
+                state = payout.status
+            except PayoutOutcomeUnknownError:
+                state = "still unknown"
+            outcomes[state] = outcomes.get(state, 0) + 1
+        summary = ", ".join(f"{count} {state}" for state, count in sorted(outcomes.items()))
+        self.message_user(request, f"Settled: {summary or 'nothing open among the selection'}.")
 
     @admin.display(description="amount (NEAR)")
     def amount_near(self, payout: Payout) -> str:
@@ -123,7 +150,8 @@ class SigningKeyAdmin(ReadOnlyAdmin):
 
 
 @admin.register(NearAccount)
-class NearAccountAdmin(admin.ModelAdmin):
+class NearAccountAdmin(ReadOnlyAdmin):
+    """Accounts change only through a signed proof (payouts.services.accounts)."""
+
     list_display = ["account_id", "user", "verified_at"]
     search_fields = ["account_id", "user__username"]
-    readonly_fields = ["verified_at"]

@@ -121,6 +121,7 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
         NEAR_IS_LOCALNET=True,
         NEAR_ACCOUNT_ID=PLATFORM_ACCOUNT,
         NEAR_PRIVATE_KEY_FILE=str(chain.key_file),
+        NEAR_KEYS_DIR=str(tmp_path / "keys"),
     ):
         yield chain
     chain_services._key_from_file.cache_clear()
@@ -142,3 +143,91 @@ def requester(db):
 @pytest.fixture
 def requester_api(requester) -> APIClient:
     return api_client_for(requester)
+
+
+@pytest.fixture
+def real_services(transactional_db) -> str:
+    """PostgreSQL and Redis must be there; returns the Redis URL (emptied)."""
+    import redis
+    from django.db import connection
+
+    from tests.workers import REDIS_URL, require_services
+
+    if connection.vendor != "postgresql":
+        require_services("the integration tests run on PostgreSQL (set DATABASE_URL)")
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
+    except redis.RedisError as exc:
+        require_services(f"Redis at {REDIS_URL} is not answering ({exc})")
+    return REDIS_URL
+
+
+@pytest.fixture
+def celery_worker_process(real_services, chain):
+    """A real `celery worker` on the test database, Redis and the test's local chain;
+    this process enqueues to Redis (not eagerly) while it runs."""
+    from tests.workers import CeleryWorker, tasks_sent_to, worker_env
+
+    log_path = chain.key_file.parent / "worker.log"
+    log_path.touch()
+    worker = CeleryWorker(
+        env=worker_env(redis_url=real_services, chain=chain), log_path=log_path, name="test"
+    )
+    try:
+        worker.wait_ready()
+        with tasks_sent_to(real_services):
+            yield worker
+    finally:
+        worker.stop()
+        print("--- celery worker log (tail) ---\n" + log_path.read_text()[-4000:])
+
+
+# --- NEP-413 proofs (Sign in with NEAR) -------------------------------------------------
+
+
+def nep413_body(key: NearKey, challenge: dict, **overrides) -> dict:
+    """The body a wallet holding `key` would send for an API `challenge` (the JSON of
+    POST /api/auth/near/challenge); `overrides` replace fields after signing, to forge."""
+    import base64
+
+    from payouts.near.nep413 import nep413_sign
+
+    signature = nep413_sign(
+        key=key,
+        message=challenge["message"],
+        nonce=base64.b64decode(challenge["nonce"]),
+        recipient=challenge["recipient"],
+    )
+    body = {
+        "account_id": key.account_id,
+        "public_key": key.public_key,
+        "signature": base64.b64encode(signature).decode(),
+        "message": challenge["message"],
+        "nonce": challenge["nonce"],
+        "recipient": challenge["recipient"],
+    }
+    body.update(overrides)
+    return body
+
+
+def nep413_proof(key: NearKey, challenge=None, **overrides) -> dict:
+    """As nep413_body, for an AuthChallenge row (a new one by default)."""
+    from payouts.services.auth import auth_challenge_create, nonce_to_wire
+
+    challenge = challenge or auth_challenge_create()
+    wire = {
+        "nonce": nonce_to_wire(challenge.nonce),
+        "message": challenge.message,
+        "recipient": challenge.recipient,
+    }
+    return nep413_body(key, wire, **overrides)
+
+
+def near_account_prove(user, key: NearKey):
+    """Link `key`'s account to `user` as verified, through the real service and a signature.
+
+    Implicit accounts need no chain; a named account must hold `key` on the `chain`."""
+    from payouts.services.accounts import near_account_link_verified
+    from payouts.services.auth import NearProof
+
+    return near_account_link_verified(user=user, proof=NearProof(**nep413_proof(key)))

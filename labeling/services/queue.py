@@ -288,7 +288,10 @@ def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignm
             return assignment
         if assignment.status == Assignment.Status.SUBMITTED:
             raise AssignmentClosedError("This assignment was already answered.")
-        if assignment.status == Assignment.Status.EXPIRED:
+        if (
+            assignment.status == Assignment.Status.EXPIRED
+            or assignment.expires_at <= timezone.now()
+        ):
             raise AssignmentExpiredError("The reservation expired.")
         assignment.status = Assignment.Status.SKIPPED
         assignment.finished_at = timezone.now()

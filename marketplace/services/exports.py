@@ -11,7 +11,7 @@ from marketplace.models import Item, Project
 CHUNK = 500
 
 
-def export_jsonl(*, project: Project) -> Iterator[bytes]:
+def project_export_jsonl(*, project: Project) -> Iterator[bytes]:
     """One JSON line per item: data, final answer, confidence, and every answer with its
     contributor's NEAR account, time and status. Reads the items in chunks."""
     assignments = Assignment.objects.filter(status=Assignment.Status.SUBMITTED).select_related(

@@ -113,7 +113,8 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
 
     The first bad row stops the import with its line and reason (import_invalid);
     nothing is stored then. External ids must be unique within the project. Into
-    an active project, only as many items as the escrow covers (project_not_funded).
+    an active project, the whole import is refused (project_not_funded) unless the
+    escrow covers every answer slot the new items add.
     """
     if project.status == Project.Status.COMPLETED:
         raise ProjectStateError("A completed project takes no more items.")

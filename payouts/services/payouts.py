@@ -25,9 +25,14 @@ from functools import partial
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from payouts.errors import NearAccountMissingError, PayoutTooSmallError
+from payouts.errors import (
+    NearAccountMissingError,
+    NearAccountUnverifiedError,
+    PayoutTooSmallError,
+)
 from payouts.models import Journal, NearAccount, Payout, PayoutEvent, SigningKey
 from payouts.money import near_to_yocto, yocto_to_near
 from payouts.near.client import (
@@ -39,6 +44,7 @@ from payouts.near.client import (
 )
 from payouts.near.keys import transfer_sign
 from payouts.services.chain import (
+    PlatformKeyError,
     near_client,
     platform_account_id,
     signing_key_for,
@@ -79,13 +85,18 @@ def payout_request(*, user: AbstractBaseUser, amount: int) -> Payout:
     """Withdraw `amount` yoctoNEAR of the user's earnings to their linked NEAR account.
 
     Debits the earnings balance and creates the payout in one transaction; the send
-    task runs after commit. Refuses a missing NEAR account (near_account_missing), an
-    amount under the minimum (payout_below_minimum) or over the balance
-    (insufficient_funds), writing nothing. Each call is a new payout.
+    task runs after commit. Refuses a missing NEAR account (near_account_missing), one
+    never proven by a signature (near_account_unverified), an amount under the minimum
+    (payout_below_minimum) or over the balance (insufficient_funds), writing nothing.
+    Each call is a new payout.
     """
     near = NearAccount.objects.filter(user=user).first()
     if near is None:
         raise NearAccountMissingError("Link a NEAR account to be paid to.")
+    if near.verified_at is None:
+        raise NearAccountUnverifiedError(
+            f"Prove you control {near.account_id} (sign in with it) before withdrawing."
+        )
     minimum = near_to_yocto(settings.MIN_PAYOUT_NEAR)
     if amount < max(minimum, 1):
         raise PayoutTooSmallError(
@@ -134,11 +145,39 @@ def payout_send(*, payout_id: int, resign_budget: int = 1) -> Payout:
 
 
 def _signing_key_pick() -> SigningKey:
-    """The signing key for the next payout (the pool with the fewest open payouts)."""
-    rows = signing_keys_sync()
-    return min(
-        rows, key=lambda row: (row.payouts.filter(status__in=Payout.OPEN_STATUSES).count(), row.pk)
+    """The signing key for the next payout: the active key with the fewest open payouts.
+
+    One query counts every active key's open payouts (ties in random order, so concurrent
+    senders spread over the pool). A key never used yet is seeded from the chain first; one
+    the chain does not know (a pool file not registered yet) is skipped. If the chain cannot
+    be asked, the key is returned unseeded and _payout_sign's own seeding reports it as an
+    unknown outcome, to retry. Each call picks anew; raises PlatformKeyError / KeyFileError
+    for a bad key file.
+    """
+    configured = [row.public_key for row in signing_keys_sync()]
+    rows = list(
+        SigningKey.objects.filter(is_active=True, public_key__in=configured)
+        .annotate(open_payouts=Count("payouts", filter=Q(payouts__status__in=Payout.OPEN_STATUSES)))
+        .order_by("open_payouts", "?")
     )
+    for row in rows:
+        if row.nonce is not None:
+            return row
+        try:
+            _signing_key_seed(row)
+        except NearRpcError as exc:
+            if exc.is_unknown_access_key or exc.is_unknown_account:
+                log.warning("signing key %s is not on chain (register it): skipped", row.public_key)
+                continue
+            return row
+        except NearTransportError:
+            return row
+        row.refresh_from_db(fields=["nonce"])
+        return row
+    if not rows:
+        raise PlatformKeyError("no active signing key: every configured key was deactivated")
+    # No key the chain knows: let the signing step report it and retry later.
+    return rows[0]
 
 
 def _signing_key_seed(key_row: SigningKey, *, at_least: int | None = None) -> None:
@@ -233,7 +272,7 @@ def _payout_broadcast(payout: Payout) -> Payout:
         _note_error(payout, f"broadcast: {exc}")
         raise PayoutOutcomeUnknownError(str(exc)) from exc
     outcome = outcome_summary(result)
-    if outcome.succeeded is None:
+    if not _is_final(outcome):
         raise PayoutOutcomeUnknownError("transaction not final yet")
     return _payout_finish(payout, outcome)
 
@@ -274,9 +313,19 @@ def payout_resolve(*, payout_id: int) -> Payout:
     try:
         # Read head and nonce BEFORE the hash look-up; see the docstring.
         head = _latest_block()
-        access_key = client.view_access_key(
-            account_id=payout.signing_key.account_id, public_key=payout.signing_key.public_key
-        )
+        try:
+            chain_nonce = int(
+                client.view_access_key(
+                    account_id=payout.signing_key.account_id,
+                    public_key=payout.signing_key.public_key,
+                )["nonce"]
+            )
+        except NearRpcError as exc:
+            if not exc.is_unknown_access_key:
+                raise
+            # The key was deleted: nothing it signed can be included any more (a key
+            # added again starts from a nonce above every earlier one).
+            chain_nonce = None
         result = client.tx_status(
             tx_hash=payout.tx_hash, sender_account_id=platform_account_id(), wait_until="FINAL"
         )
@@ -288,11 +337,11 @@ def payout_resolve(*, payout_id: int) -> Payout:
         raise PayoutOutcomeUnknownError(str(exc)) from exc
     if result is not None:
         outcome = outcome_summary(result)
-        if outcome.succeeded is None:
+        if not _is_final(outcome):
             return payout
         return _payout_finish(payout, outcome)
     expired = head.height - (payout.block_height or 0) > settings.NEAR_TX_VALIDITY_BLOCKS
-    nonce_passed = int(access_key["nonce"]) >= (payout.nonce or 0)
+    nonce_passed = chain_nonce is None or chain_nonce >= (payout.nonce or 0)
     if expired or nonce_passed:
         reason = "block hash expired" if expired else f"nonce {payout.nonce} used by another"
         _payout_reopen(payout, tx_hash=payout.tx_hash, reason=reason)
@@ -322,6 +371,11 @@ def _payout_reopen(payout: Payout, *, tx_hash: str | None, reason: str) -> None:
     log.warning(
         "payout %s transaction %s dead (%s); will sign anew", payout.public_id, tx_hash, reason
     )
+
+
+def _is_final(outcome: Outcome) -> bool:
+    """Executed and final: only then is a payout booked confirmed or failed."""
+    return outcome.succeeded is not None and outcome.final_execution_status in (None, "FINAL")
 
 
 def _failure_reason(failure: dict | None) -> str:

@@ -178,3 +178,15 @@ def test_item_completes_when_all_answers_are_in(django_capture_on_commit_callbac
     item.refresh_from_db()
     assert item.status == Item.Status.RESOLVED
     assert item.final_answer == {"label": "cat"}
+
+
+def test_skipping_an_overdue_reservation_is_refused() -> None:
+    project = project_with_items(items=1)
+    contributor = UserFactory()
+    assignment = assignment_claim_next(project=project, contributor=contributor)
+    Assignment.objects.filter(pk=assignment.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    with pytest.raises(AssignmentExpiredError):
+        assignment_skip(public_id=assignment.public_id, contributor=contributor)
+    assert Assignment.objects.get(pk=assignment.pk).status == Assignment.Status.RESERVED

@@ -3,8 +3,9 @@
 from collections import Counter
 
 import pytest
+from django.utils import timezone
 
-from payouts.models import Payout, SigningKey
+from payouts.models import NearAccount, Payout, SigningKey
 from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate, transfer_sign
 from payouts.selectors import earnings_summary, ledger_trial_balance
@@ -18,7 +19,7 @@ from payouts.services.payouts import (
     payout_send,
     payouts_reconcile,
 )
-from tests.conftest import PLATFORM_ACCOUNT, api_client_for
+from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove, nep413_proof
 from tests.factories import UserFactory, escrow_fund
 
 pytestmark = pytest.mark.django_db
@@ -28,9 +29,9 @@ ONE = near_to_yocto("1")
 
 @pytest.fixture
 def earner(db):
-    """A contributor with 3 NEAR of earnings and an implicit account (not yet on chain)."""
+    """A contributor with 3 NEAR of earnings and a proven implicit account (not yet on chain)."""
     user = UserFactory()
-    near_account_link(user=user, account_id=key_generate().account_id)
+    near_account_prove(user, key_generate())
     _earn(user, 3 * ONE)
     return user
 
@@ -112,9 +113,8 @@ def test_payout_below_minimum_and_without_account(chain, earner, settings) -> No
 
 @pytest.mark.parametrize("account_id", ["Alice.near", "a", "bob..near", "-x.near", "x" * 65, "a b"])
 def test_invalid_near_account_ids_are_refused(account_id: str, earner) -> None:
-    response = api_client_for(earner).post(
-        "/api/me/near-account", {"account_id": account_id}, format="json"
-    )
+    body = nep413_proof(key_generate(), account_id=account_id)
+    response = api_client_for(earner).post("/api/me/near-account", body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "near_account_invalid"
     assert earner.near_account.account_id != account_id
@@ -164,7 +164,9 @@ def test_transient_node_failures_are_retried_with_the_same_bytes(chain, earner, 
 
 
 def test_transfer_to_a_missing_named_account_fails_and_refunds(chain, earner) -> None:
+    # An account proven earlier and deleted since (a link can only be proven while it exists).
     near_account_link(user=earner, account_id="nobody-here.localnet")
+    NearAccount.objects.filter(user=earner).update(verified_at=timezone.now())
     payout = payout_request(user=earner, amount=ONE)
     payout = payout_send(payout_id=payout.pk)
     assert payout.status == Payout.Status.FAILED
@@ -228,3 +230,16 @@ def test_not_enough_balance_keeps_the_same_transaction(chain, earner) -> None:
     payout_send(payout_id=payout.pk)
     _assert_paid_once(chain, payout)
     assert payout.tx_hash == first_hash
+
+
+def test_payout_is_confirmed_only_once_final(chain, earner) -> None:
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 2})
+    payout = payout_request(user=earner, amount=ONE)
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.SUBMITTED
+    assert payouts_reconcile(older_than_seconds=0) == {"unknown": 1}  # known, not final
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 2})
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)

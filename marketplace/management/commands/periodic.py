@@ -11,13 +11,17 @@ from django.core.management.base import BaseCommand
 
 from labeling.services.quality import items_resolve_stale
 from labeling.services.queue import assignments_expire
+from payouts.services.deposits import deposits_recheck
 from payouts.services.payouts import payouts_reconcile
 
 log = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Run the periodic jobs (expire reservations, resolve stale items, reconcile payouts)."
+    help = (
+        "Run the periodic jobs: expire reservations, resolve stale items, recheck pending "
+        "deposits, reconcile payouts."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--interval", type=float, default=15.0, help="seconds between rounds")
@@ -25,7 +29,12 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         while True:
-            for job in (assignments_expire, items_resolve_stale, payouts_reconcile):
+            for job in (
+                assignments_expire,
+                items_resolve_stale,
+                deposits_recheck,
+                payouts_reconcile,
+            ):
                 try:
                     job()
                 except Exception:  # one failing job must not stop the others

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--validity-period",
             type=int,
-            default=DEFAULT_VALIDITY_PERIOD,
+            default=None,
             help="blocks a transaction's block_hash stays valid",
         )
         parser.add_argument(
@@ -50,7 +50,8 @@ class Command(BaseCommand):
             state_path=state,
             host=host,
             port=port,
-            transaction_validity_period=options["validity_period"],
+            transaction_validity_period=options["validity_period"]
+            or getattr(settings, "NEAR_TX_VALIDITY_BLOCKS", DEFAULT_VALIDITY_PERIOD),
         )
 
     def _wait(self) -> None:
