@@ -61,6 +61,7 @@ test: lint
 bench: install
 	$(PY) benchmarks/queue.py
 	$(PY) benchmarks/payouts.py
+	$(PY) benchmarks/chaos.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
