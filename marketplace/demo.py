@@ -5,7 +5,6 @@ demo` (the whole loop, headless). It drives the real REST API in process, the re
 services and the chain configured in settings.
 """
 
-import base64
 import logging
 import random
 import secrets
@@ -17,7 +16,7 @@ from rest_framework.test import APIClient
 
 from payouts.money import near_to_yocto, yocto_to_near
 from payouts.near.keys import NearKey, key_generate, transfer_sign
-from payouts.near.nep413 import nep413_sign
+from payouts.near.nep413 import nep413_signed_body
 from payouts.services.chain import near_client, platform_account_id
 
 log = logging.getLogger(__name__)
@@ -85,20 +84,7 @@ def chain_transfer(*, key: NearKey, receiver_id: str, amount: int) -> str:
 def near_account_prove(*, api: APIClient, key: NearKey, step: str) -> None:
     """Link `key`'s account as the user's wallet would: sign a fresh challenge (NEP-413)."""
     challenge = expect(api.post("/api/auth/near/challenge"), 201, f"{step}: challenge")
-    signature = nep413_sign(
-        key=key,
-        message=challenge["message"],
-        nonce=base64.b64decode(challenge["nonce"]),
-        recipient=challenge["recipient"],
-    )
-    proof = {
-        "account_id": key.account_id,
-        "public_key": key.public_key,
-        "signature": base64.b64encode(signature).decode("ascii"),
-        "message": challenge["message"],
-        "nonce": challenge["nonce"],
-        "recipient": challenge["recipient"],
-    }
+    proof = nep413_signed_body(key=key, challenge=challenge)
     expect(api.post("/api/me/near-account", proof, format="json"), 200, step)
 
 

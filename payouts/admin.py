@@ -85,20 +85,12 @@ class PayoutAdmin(ReadOnlyAdmin):
     )
     def reconcile_selected(self, request, queryset) -> None:
         """Calls the same services as the periodic reconciliation; safe at any time."""
-        from payouts.services.payouts import PayoutOutcomeUnknownError, payout_resolve, payout_send
+        from payouts.services.payouts import payouts_settle
 
-        outcomes: dict[str, int] = {}
-        for payout_id in queryset.filter(status__in=Payout.OPEN_STATUSES).values_list(
-            "pk", flat=True
-        ):
-            try:
-                payout = payout_resolve(payout_id=payout_id)
-                if payout.status in Payout.OPEN_STATUSES:
-                    payout = payout_send(payout_id=payout_id)
-                state = payout.status
-            except PayoutOutcomeUnknownError:
-                state = "still unknown"
-            outcomes[state] = outcomes.get(state, 0) + 1
+        open_ids = list(
+            queryset.filter(status__in=Payout.OPEN_STATUSES).values_list("pk", flat=True)
+        )
+        outcomes = payouts_settle(payout_ids=open_ids)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(outcomes.items()))
         self.message_user(request, f"Settled: {summary or 'nothing open among the selection'}.")
 

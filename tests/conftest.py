@@ -188,24 +188,9 @@ def celery_worker_process(real_services, chain):
 def nep413_body(key: NearKey, challenge: dict, **overrides) -> dict:
     """The body a wallet holding `key` would send for an API `challenge` (the JSON of
     POST /api/auth/near/challenge); `overrides` replace fields after signing, to forge."""
-    import base64
+    from payouts.near.nep413 import nep413_signed_body
 
-    from payouts.near.nep413 import nep413_sign
-
-    signature = nep413_sign(
-        key=key,
-        message=challenge["message"],
-        nonce=base64.b64decode(challenge["nonce"]),
-        recipient=challenge["recipient"],
-    )
-    body = {
-        "account_id": key.account_id,
-        "public_key": key.public_key,
-        "signature": base64.b64encode(signature).decode(),
-        "message": challenge["message"],
-        "nonce": challenge["nonce"],
-        "recipient": challenge["recipient"],
-    }
+    body = nep413_signed_body(key=key, challenge=challenge)
     body.update(overrides)
     return body
 

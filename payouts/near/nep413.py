@@ -100,3 +100,24 @@ def nep413_verify(
     except ValueError:  # includes UnicodeEncodeError (lone surrogates)
         return False
     return signature_verify(public_key=public_key, message=digest, signature=signature)
+
+
+def nep413_signed_body(*, key: NearKey, challenge: dict) -> dict:
+    """The JSON a wallet holding ``key`` sends back for a challenge from
+    ``POST /api/auth/near/challenge`` (base64 nonce and signature), ready to post."""
+    import base64
+
+    signature = nep413_sign(
+        key=key,
+        message=challenge["message"],
+        nonce=base64.b64decode(challenge["nonce"]),
+        recipient=challenge["recipient"],
+    )
+    return {
+        "account_id": key.account_id,
+        "public_key": key.public_key,
+        "signature": base64.b64encode(signature).decode("ascii"),
+        "message": challenge["message"],
+        "nonce": challenge["nonce"],
+        "recipient": challenge["recipient"],
+    }

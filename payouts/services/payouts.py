@@ -448,8 +448,20 @@ def payouts_reconcile(*, older_than_seconds: int = 30) -> dict[str, int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    counts = payouts_settle(payout_ids=ids)
+    if ids:
+        log.info("reconciled %s open payouts: %s", len(ids), counts)
+    return counts
+
+
+def payouts_settle(*, payout_ids: list[int]) -> dict[str, int]:
+    """Resolve each payout from the chain, then send it on if it is still open.
+
+    Returns counts by the state reached ("unknown" where the chain did not answer).
+    Safe to repeat and to run beside the send tasks, like every step here.
+    """
     counts: dict[str, int] = {}
-    for payout_id in ids:
+    for payout_id in payout_ids:
         try:
             payout = payout_resolve(payout_id=payout_id)
             if payout.status in Payout.OPEN_STATUSES:
@@ -458,6 +470,4 @@ def payouts_reconcile(*, older_than_seconds: int = 30) -> dict[str, int]:
         except PayoutOutcomeUnknownError:
             status = "unknown"
         counts[status] = counts.get(status, 0) + 1
-    if ids:
-        log.info("reconciled %s open payouts: %s", len(ids), counts)
     return counts
