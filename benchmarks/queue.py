@@ -167,14 +167,17 @@ SQL_HELD = (
     " AND expires_at > %(now)s AND project_id = %(p)s AND status = 'reserved'"
     " ORDER BY id LIMIT 1"
 )
+SQL_FRONTIER = (
+    "SELECT MAX(item_id) FROM labeling_assignment WHERE project_id = %s AND contributor_id = %s"
+)
 SQL_CANDIDATES = (
-    "SELECT i.id, i.project_id FROM marketplace_item i WHERE i.project_id = %(p)s"
-    " AND i.status = 'open'"
-    " AND NOT EXISTS (SELECT 1 FROM labeling_assignment u WHERE u.contributor_id = %(c)s"
-    "   AND u.item_id = i.id LIMIT 1)"
-    " AND NOT EXISTS (SELECT 1 FROM labeling_assignment u WHERE (u.status = 'submitted'"
-    "   OR (u.expires_at > %(now)s AND u.status = 'reserved')) AND u.item_id = i.id"
-    "   GROUP BY u.item_id HAVING COUNT(u.id) >= %(n)s LIMIT 1)"
+    "SELECT i.id, i.public_id, i.project_id, i.data FROM marketplace_item i"
+    " WHERE i.project_id = %(p)s AND i.status = 'open' AND i.id > %(after)s"
+    " AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.item_id = i.id"
+    "   AND a.contributor_id = %(c)s)"
+    " AND (SELECT COUNT(*) FROM labeling_assignment a WHERE a.item_id = i.id"
+    "   AND (a.status = 'submitted' OR (a.status = 'reserved' AND a.expires_at > %(now)s)))"
+    "   < %(n)s"
     " AND NOT (i.id = ANY(%(skipped)s))"
     " ORDER BY i.id LIMIT 4 FOR UPDATE OF i SKIP LOCKED"
 )
@@ -235,6 +238,7 @@ def _raw_claim(conn: Any, seed_: Seed, user_id: int) -> tuple[int, uuid.UUID] | 
             return int(held[3]), held[1]
         skipped: list[int] = []
         item_id: int | None = None
+        after = conn.execute(SQL_FRONTIER, (seed_.project_pk, user_id)).fetchone()[0] or 0
         while item_id is None:
             batch = conn.execute(
                 SQL_CANDIDATES,
@@ -244,8 +248,12 @@ def _raw_claim(conn: Any, seed_: Seed, user_id: int) -> tuple[int, uuid.UUID] | 
                     "now": now,
                     "n": seed_.answers_per_item,
                     "skipped": skipped,
+                    "after": after,
                 },
             ).fetchall()
+            if not batch and after:
+                after, skipped = 0, []  # wrap round, as the service does
+                continue
             if not batch:
                 return None
             for row in batch:

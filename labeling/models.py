@@ -37,6 +37,8 @@ class Assignment(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "contributor", "status"], name="assignment_mine_idx"),
+            # The queue's frontier: MAX(item) of a contributor in a project, from the index.
+            models.Index(fields=["project", "contributor", "item"], name="assignment_frontier_idx"),
             models.Index(fields=["item", "status"], name="assignment_item_idx"),
             models.Index(fields=["status", "expires_at"], name="assignment_expiry_idx"),
         ]

@@ -190,3 +190,20 @@ def test_skipping_an_overdue_reservation_is_refused() -> None:
     with pytest.raises(AssignmentExpiredError):
         assignment_skip(public_id=assignment.public_id, contributor=contributor)
     assert Assignment.objects.get(pk=assignment.pk).status == Assignment.Status.RESERVED
+
+
+def test_search_wraps_round_to_items_freed_behind_the_contributor() -> None:
+    """A slot freed before the contributor's last item is still found (after the rest)."""
+    project = project_with_items(items=3, answers_per_item=1)
+    first, second, third = Item.objects.filter(project=project).order_by("pk")
+    alice, carol = UserFactory(), UserFactory()
+    mine = assignment_claim_next(project=project, contributor=alice)
+    assert mine.item_id == first.pk
+    assignment_submit(public_id=mine.public_id, contributor=alice, answer={"label": "cat"})
+    held = assignment_claim_next(project=project, contributor=carol)
+    assert held.item_id == second.pk
+    later = assignment_claim_next(project=project, contributor=alice)
+    assert later.item_id == third.pk
+    assignment_submit(public_id=later.public_id, contributor=alice, answer={"label": "cat"})
+    Assignment.objects.filter(pk=held.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert assignment_claim_next(project=project, contributor=alice).item_id == second.pk
