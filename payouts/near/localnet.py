@@ -1326,7 +1326,7 @@ class LocalNet:
         if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
             raise _parse_error("Failed parsing args: delay must be a non-negative number")
         self._faults.append(
-            {"fault": name, "count": count, "methods": methods, "delay": float(delay)}
+            {"fault": name, "count": count, "methods": methods, "delay": float(delay)}  # seconds
         )
         return {"faults": [dict(f) for f in self._faults]}
 
