@@ -30,6 +30,8 @@ def earning_credit(
     Once per `reference` (e.g. a submission's id): a repeat returns False and moves
     nothing. InsufficientFundsError if the escrow cannot cover it; nothing is written.
     """
+    if reward <= 0 or fee < 0:
+        raise ValueError("an earning is a positive reward and a non-negative fee")
     escrow = escrow_account(reference=escrow_reference)
     earnings = earnings_account(user_id=user_id)
     fees = platform_fees_account()

@@ -87,8 +87,8 @@ def journal_post(
     """
     if sum(amount for _, amount in lines) != 0:
         raise ValueError("journal lines must sum to zero")
-    if len(lines) < 2:
-        raise ValueError("a journal has at least two lines")
+    if sum(1 for _, amount in lines if amount) < 2:
+        raise ValueError("a journal moves money: at least two non-zero lines")
     existing = Journal.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
