@@ -106,7 +106,15 @@ def journal_post(
                         "Not enough funds in this balance for the movement.",
                         extra={"account": account.key, "balance": str(balance), "needed": str(out)},
                     )
-        journal = Journal.objects.create(kind=kind, idempotency_key=idempotency_key, memo=memo)
+        try:
+            with transaction.atomic():  # a savepoint: losing the race below is not an error
+                journal = Journal.objects.create(
+                    kind=kind, idempotency_key=idempotency_key, memo=memo
+                )
+        except IntegrityError:
+            # A concurrent transaction posted the same key and committed first: the
+            # movement happened once, which is what the key is for.
+            return Journal.objects.get(idempotency_key=idempotency_key), False
         JournalLine.objects.bulk_create(
             JournalLine(journal=journal, account=account, amount=amount)
             for account, amount in lines

@@ -34,3 +34,39 @@ def test_an_earning_must_be_positive(reward: int, fee: int) -> None:
             fee=fee,
         )
     assert not Journal.objects.filter(idempotency_key="earning:bad").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_first_posts_of_one_key_move_money_once() -> None:
+    """Two connections post the same new key at once: one journal, no error."""
+    import threading
+
+    from django.db import connection
+
+    world = world_account()
+    fees = ledger_account_get_or_create(key="fees-t", kind=LedgerAccount.Kind.PLATFORM_FEES)
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def post() -> None:
+        try:
+            start.wait()
+            results.append(
+                journal_post(
+                    kind=Journal.Kind.DEPOSIT,
+                    idempotency_key="race",
+                    lines=[(world, -5), (fees, 5)],
+                )[1]
+            )
+        except Exception as exc:  # the assertion below reports it
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(map(repr, results)) == ["False", "True"]
+    assert Journal.objects.filter(idempotency_key="race").count() == 1
