@@ -12,6 +12,7 @@ database's write lock from its first statement, so claims run one at a time.
 """
 
 import logging
+import time
 import uuid
 from functools import partial
 from typing import Any
@@ -34,6 +35,8 @@ from marketplace.models import Item, Project
 log = logging.getLogger(__name__)
 
 CANDIDATES_PER_ROUND = 4  # items locked per attempt; more helps when many contend
+LOCKED_RETRIES = 10  # tries while every candidate left is locked by others
+LOCKED_RETRY_SECONDS = 0.02
 
 
 def _live(now: Any) -> Q:
@@ -144,6 +147,7 @@ def _item_lock_after(
     else:  # SQLite: no arrays, and the IMMEDIATE transaction excludes every other writer
         sql = sql.replace("AND NOT (i.id = ANY(%s))", "")
     skipped: list[int] = []
+    retries = LOCKED_RETRIES
     while True:
         params = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
         params.append(project.answers_per_item)
@@ -151,6 +155,17 @@ def _item_lock_after(
             params.append(skipped)
         params.append(CANDIDATES_PER_ROUND if skip_locked else 1)
         batch = list(Item.objects.raw(sql, params))
+        if not batch and skip_locked and retries:
+            # Every candidate left may be locked by a claim or submit in flight (a claim
+            # locks a few candidates it may not take). Never wait on those locks (that
+            # could deadlock with the locks we hold); look without locking and, if a
+            # candidate is there, try again shortly instead of answering "none left".
+            unlocked = sql.replace(" FOR UPDATE OF i SKIP LOCKED", "")
+            if not list(Item.objects.raw(unlocked, params)):
+                return None
+            retries -= 1
+            time.sleep(LOCKED_RETRY_SECONDS)
+            continue
         if not batch or not skip_locked:
             return batch[0] if batch else None
         with connection.cursor() as cursor:
