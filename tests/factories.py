@@ -59,3 +59,18 @@ def project_with_items(*, items: int = 5, fund: bool = True, **kwargs) -> Projec
     if fund:
         escrow_fund(project)
     return project
+
+
+def earnings_give(user, amount: int) -> None:
+    """Credit `amount` yoctoNEAR of earnings to the user, from a freshly funded escrow."""
+    from payouts.services.earnings import earning_credit
+
+    project = ProjectFactory()
+    escrow_fund(project, amount=amount, key=f"earn-{user.pk}-{amount}")
+    earning_credit(
+        reference=f"test:{user.pk}:{amount}",
+        user_id=user.pk,
+        escrow_reference=project.escrow_reference,
+        reward=amount,
+        fee=0,
+    )

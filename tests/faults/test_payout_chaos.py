@@ -17,8 +17,7 @@ from payouts.selectors import ledger_trial_balance
 from payouts.services.ledger import IN_FLIGHT_KEY, PLATFORM_FEES_KEY
 from payouts.services.payouts import payout_request, payouts_reconcile
 from tests.conftest import PLATFORM_ACCOUNT, PLATFORM_CAPITAL
-from tests.factories import UserFactory
-from tests.payouts.test_payout_send import _earn
+from tests.factories import UserFactory, earnings_give
 from tests.workers import CeleryWorker, tasks_sent_to, worker_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -42,7 +41,7 @@ def _contributors(count: int) -> list:
         NearAccount.objects.create(
             user=user, account_id=key_generate().account_id, verified_at=timezone.now()
         )
-        _earn(user, near_to_yocto("0.1"))
+        earnings_give(user, near_to_yocto("0.1"))
         users.append(user)
     return users
 

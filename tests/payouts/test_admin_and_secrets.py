@@ -15,8 +15,7 @@ from payouts.money import near_to_yocto
 from payouts.near.keys import KeyFileError, key_generate, key_load
 from payouts.services.payouts import PayoutOutcomeUnknownError, payout_request, payout_send
 from tests.conftest import api_client_for
-from tests.factories import UserFactory
-from tests.payouts.test_payout_send import _earn
+from tests.factories import UserFactory, earnings_give
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +27,7 @@ def _verified_user(account_id: str | None = None):
         account_id=account_id or key_generate().account_id,
         verified_at=timezone.now(),
     )
-    _earn(user, near_to_yocto("2"))
+    earnings_give(user, near_to_yocto("2"))
     return user
 
 

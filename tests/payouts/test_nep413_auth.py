@@ -21,9 +21,8 @@ from payouts.near.keys import NearKey, key_generate
 from payouts.near.nep413 import NEP413_TAG, nep413_payload, nep413_sign, nep413_verify
 from payouts.services import auth as auth_services
 from payouts.services.accounts import near_account_link
-from payouts.services.earnings import earning_credit
 from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove, nep413_proof
-from tests.factories import ProjectFactory, UserFactory, escrow_fund
+from tests.factories import ProjectFactory, UserFactory, earnings_give
 
 pytestmark = pytest.mark.django_db
 
@@ -384,22 +383,10 @@ def test_concurrent_uses_of_one_nonce_sign_in_once(live_server) -> None:
 # --- proven accounts and money -----------------------------------------------------------
 
 
-def _earn(user, amount: int) -> None:
-    project = ProjectFactory()
-    escrow_fund(project, amount=amount, key=f"earn-{user.pk}")
-    earning_credit(
-        reference=f"test:{user.pk}",
-        user_id=user.pk,
-        escrow_reference=project.escrow_reference,
-        reward=amount,
-        fee=0,
-    )
-
-
 def test_payouts_are_refused_to_an_unverified_account() -> None:
     user = UserFactory()
     near_account_link(user=user, account_id=key_generate().account_id)
-    _earn(user, near_to_yocto("1"))
+    earnings_give(user, near_to_yocto("1"))
     response = api_client_for(user).post("/api/me/payouts", {"amount": "1"}, format="json")
     assert response.status_code == 409
     assert _code(response) == "near_account_unverified"

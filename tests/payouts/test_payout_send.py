@@ -11,7 +11,6 @@ from payouts.near.keys import key_generate, transfer_sign
 from payouts.selectors import earnings_summary, ledger_trial_balance
 from payouts.services import payouts as payout_services
 from payouts.services.accounts import near_account_link
-from payouts.services.earnings import earning_credit
 from payouts.services.ledger import IN_FLIGHT_KEY
 from payouts.services.payouts import (
     PayoutOutcomeUnknownError,
@@ -20,7 +19,7 @@ from payouts.services.payouts import (
     payouts_reconcile,
 )
 from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove, nep413_proof
-from tests.factories import UserFactory, escrow_fund
+from tests.factories import UserFactory, earnings_give
 
 pytestmark = pytest.mark.django_db
 
@@ -32,22 +31,8 @@ def earner(db):
     """A contributor with 3 NEAR of earnings and a proven implicit account (not yet on chain)."""
     user = UserFactory()
     near_account_prove(user, key_generate())
-    _earn(user, 3 * ONE)
+    earnings_give(user, 3 * ONE)
     return user
-
-
-def _earn(user, amount: int) -> None:
-    from tests.factories import ProjectFactory
-
-    project = ProjectFactory()
-    escrow_fund(project, amount=amount, key=f"earn-{user.pk}")
-    earning_credit(
-        reference=f"test:{user.pk}:{amount}",
-        user_id=user.pk,
-        escrow_reference=project.escrow_reference,
-        reward=amount,
-        fee=0,
-    )
 
 
 def _chain_transfers_to(chain, receiver_id: str) -> list[dict]:
