@@ -85,7 +85,11 @@ def test_payouts_are_paid_exactly_once_under_chaos(chain, real_services, tmp_pat
                     )
                     faults += 1
                 time.sleep(rng.uniform(0.1, 0.8))
-                if not Payout.objects.filter(status__in=Payout.OPEN_STATUSES).exists():
+                enough_chaos = kills >= 3 and faults >= 5
+                if (
+                    enough_chaos
+                    and not Payout.objects.filter(status__in=Payout.OPEN_STATUSES).exists()
+                ):
                     break
     finally:
         for worker in workers:
