@@ -105,7 +105,7 @@ def seed(*, items: int, answers_per_item: int, contributors: int) -> Seed:
     from django.db import connection
     from rest_framework.authtoken.models import Token
 
-    from marketplace.models import Item
+    from labeling.models import Item
     from tests.factories import ProjectFactory, UserFactory, escrow_fund
 
     user_model = get_user_model()

@@ -9,5 +9,5 @@ urlpatterns = [
     path("api/", include("payouts.api.urls")),
     path("api/", include("labeling.api.urls")),
     path("api/", include("marketplace.api.urls")),
-    path("", include("marketplace.urls")),
+    path("", include("labeling.urls")),
 ]

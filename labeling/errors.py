@@ -15,3 +15,11 @@ class AssignmentClosedError(ConflictError):
 
 class ProjectNotActiveError(ConflictError):
     code = "project_not_active"
+
+
+class ProjectNotFundedError(ConflictError):
+    code = "project_not_funded"
+
+
+class ProjectStateError(ConflictError):
+    code = "project_state_invalid"

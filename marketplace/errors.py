@@ -1,13 +1,5 @@
-from config.errors import ApplicationError, ConflictError
+from config.errors import ApplicationError
 
 
 class ImportInvalidError(ApplicationError):
     code = "import_invalid"
-
-
-class ProjectNotFundedError(ConflictError):
-    code = "project_not_funded"
-
-
-class ProjectStateError(ConflictError):
-    code = "project_state_invalid"

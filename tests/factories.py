@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from marketplace.models import Item, Project
+from labeling.models import Item, Project
 from payouts.models import Journal
 from payouts.money import near_to_yocto
 from payouts.services.ledger import escrow_account, journal_post, world_account
@@ -22,7 +22,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
 
     owner = factory.SubFactory(UserFactory)
     title = factory.Sequence(lambda n: f"Project {n}")
-    task_type = Project.TaskType.CLASSIFICATION
+    task_type = "classification"
     label_config = factory.LazyFunction(lambda: {"labels": ["cat", "dog", "bird"]})
     reward_per_answer = near_to_yocto("0.05")
     platform_fee_bps = 1000

@@ -4,16 +4,56 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from labeling.api.serializers import AssignmentSerializer, SubmissionSerializer, SubmitSerializer
+from labeling import selectors
+from labeling.api.serializers import (
+    AssignmentSerializer,
+    ProjectCreateSerializer,
+    ProjectSerializer,
+    SubmissionSerializer,
+    SubmitSerializer,
+)
+from labeling.models import Project
+from labeling.services.projects import project_create, project_publish
 from labeling.services.queue import assignment_claim_next, assignment_skip, assignment_submit
-from marketplace.selectors import project_get_visible
+
+
+class ProjectListView(APIView):
+    @extend_schema(responses=ProjectSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        projects = Project.objects.filter(owner=request.user).order_by("-created_at")[:200]
+        return Response(ProjectSerializer(projects, many=True, context={"owner": True}).data)
+
+    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = ProjectCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = project_create(owner=request.user, **serializer.validated_data)
+        data = ProjectSerializer(project, context={"owner": True, "detail": True}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailView(APIView):
+    @extend_schema(responses=ProjectSerializer)
+    def get(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_visible(user=request.user, public_id=project_id)
+        owner = project.owner_id == request.user.pk
+        context = {"owner": owner, "detail": owner}
+        return Response(ProjectSerializer(project, context=context).data)
+
+
+class ProjectPublishView(APIView):
+    @extend_schema(request=None, responses=ProjectSerializer)
+    def post(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        project = project_publish(project=project)
+        return Response(ProjectSerializer(project, context={"owner": True, "detail": True}).data)
 
 
 class NextItemView(APIView):
     @extend_schema(responses={200: AssignmentSerializer, 204: None})
     def get(self, request: Request, project_id: str) -> Response:
         """Reserve the next item for the caller; 204 when there is none left for them."""
-        project = project_get_visible(user=request.user, public_id=project_id)
+        project = selectors.project_get_visible(user=request.user, public_id=project_id)
         assignment = assignment_claim_next(project=project, contributor=request.user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)

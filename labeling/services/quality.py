@@ -10,9 +10,8 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
-from labeling.models import Assignment, AssignmentEvent, Submission
+from labeling.models import Assignment, AssignmentEvent, Item, Submission
 from labeling.task_types import Verdict, task_type_get
-from marketplace.models import Item
 from payouts.services.earnings import earning_credit
 
 log = logging.getLogger(__name__)

@@ -28,9 +28,8 @@ from labeling.errors import (
     AssignmentNotFoundError,
     ProjectNotActiveError,
 )
-from labeling.models import Assignment, AssignmentEvent, Submission
+from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
-from marketplace.models import Item, Project
 
 log = logging.getLogger(__name__)
 

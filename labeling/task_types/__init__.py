@@ -13,11 +13,18 @@ def task_type_get(name: str) -> TaskType:
     return REGISTRY[name]
 
 
+def task_type_choices() -> list[tuple[str, str]]:
+    """(name, label) of every registered task type: the one source of the choices that
+    models, serializers and the schema offer."""
+    return [(task_type.name, task_type.label) for task_type in REGISTRY.values()]
+
+
 __all__ = [
     "REGISTRY",
     "AnswerInvalidError",
     "ConfigInvalidError",
     "TaskType",
     "Verdict",
+    "task_type_choices",
     "task_type_get",
 ]

@@ -24,7 +24,8 @@ class Verdict:
 
 
 class TaskType(ABC):
-    name: str
+    name: str  # stored in Project.task_type; never rename a registered one
+    label: str  # shown to people
 
     @abstractmethod
     def config_validate(self, config: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ class Classification(TaskType):
     """
 
     name = "classification"
+    label = "Classification"
 
     def config_validate(self, config: Any) -> dict[str, Any]:
         labels = config.get("labels") if isinstance(config, dict) else config

@@ -10,43 +10,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError
-from marketplace import selectors
-from marketplace.api.serializers import (
-    DepositCreateSerializer,
-    DepositSerializer,
-    ProjectCreateSerializer,
-    ProjectSerializer,
-)
-from marketplace.models import Project
+from labeling import selectors
+from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
 from marketplace.services.exports import project_export_jsonl
+from marketplace.services.funding import project_deposit
 from marketplace.services.imports import items_import, rows_from_json, rows_from_upload
-from marketplace.services.projects import project_create, project_deposit, project_publish
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-
-
-class ProjectListView(APIView):
-    @extend_schema(responses=ProjectSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        projects = Project.objects.filter(owner=request.user).order_by("-created_at")[:200]
-        return Response(ProjectSerializer(projects, many=True, context={"owner": True}).data)
-
-    @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
-    def post(self, request: Request) -> Response:
-        serializer = ProjectCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        project = project_create(owner=request.user, **serializer.validated_data)
-        data = ProjectSerializer(project, context={"owner": True, "detail": True}).data
-        return Response(data, status=status.HTTP_201_CREATED)
-
-
-class ProjectDetailView(APIView):
-    @extend_schema(responses=ProjectSerializer)
-    def get(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_visible(user=request.user, public_id=project_id)
-        owner = project.owner_id == request.user.pk
-        context = {"owner": owner, "detail": owner}
-        return Response(ProjectSerializer(project, context=context).data)
 
 
 class ItemImportView(APIView):
@@ -91,14 +61,6 @@ class DepositCreateView(APIView):
         # 201 once credited; 202 while the chain has not finalised it yet.
         code = status.HTTP_201_CREATED if deposit.status == "credited" else status.HTTP_202_ACCEPTED
         return Response(DepositSerializer(deposit).data, status=code)
-
-
-class ProjectPublishView(APIView):
-    @extend_schema(request=None, responses=ProjectSerializer)
-    def post(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_owned(user=request.user, public_id=project_id)
-        project = project_publish(project=project)
-        return Response(ProjectSerializer(project, context={"owner": True, "detail": True}).data)
 
 
 class ProjectExportView(APIView):

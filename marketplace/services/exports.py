@@ -5,8 +5,7 @@ from collections.abc import Iterator
 
 from django.db.models import Prefetch
 
-from labeling.models import Assignment
-from marketplace.models import Item, Project
+from labeling.models import Assignment, Item, Project
 
 CHUNK = 500
 

@@ -10,9 +10,10 @@ from typing import Any
 
 from django.db import transaction
 
-from marketplace.errors import ImportInvalidError, ProjectNotFundedError, ProjectStateError
-from marketplace.models import Item, Project
-from marketplace.selectors import project_funding
+from labeling.errors import ProjectNotFundedError, ProjectStateError
+from labeling.models import Item, Project
+from labeling.selectors import project_funding
+from marketplace.errors import ImportInvalidError
 
 log = logging.getLogger(__name__)
 

@@ -2,11 +2,10 @@
 
 import pytest
 
-from labeling.models import Submission
+from labeling.models import Item, Submission
 from labeling.services.quality import item_resolve
 from labeling.services.queue import assignment_claim_next, assignment_submit
 from labeling.task_types import task_type_get
-from marketplace.models import Item
 from payouts.selectors import earnings_summary, escrow_balance, ledger_trial_balance
 from payouts.services.ledger import PLATFORM_FEES_KEY
 from tests.factories import UserFactory, project_with_items

@@ -11,7 +11,7 @@ from labeling.errors import (
     AssignmentNotFoundError,
     ProjectNotActiveError,
 )
-from labeling.models import Assignment, AssignmentEvent, Submission
+from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.services.queue import (
     assignment_claim_next,
     assignment_skip,
@@ -19,7 +19,6 @@ from labeling.services.queue import (
     assignments_expire,
 )
 from labeling.task_types import AnswerInvalidError
-from marketplace.models import Item, Project
 from tests.factories import UserFactory, project_with_items
 
 pytestmark = pytest.mark.django_db

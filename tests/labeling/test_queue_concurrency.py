@@ -11,8 +11,7 @@ import pytest
 import requests
 from rest_framework.authtoken.models import Token
 
-from labeling.models import Assignment
-from marketplace.models import Item
+from labeling.models import Assignment, Item
 from tests.factories import UserFactory, project_with_items
 
 CLIENTS = 20

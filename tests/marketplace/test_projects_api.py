@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from marketplace.models import Item, Project
+from labeling.models import Item, Project
 from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate
 from tests.conftest import api_client_for, nep413_proof

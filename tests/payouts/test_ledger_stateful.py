@@ -37,7 +37,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from marketplace.models import Project
+from labeling.models import Project
 from payouts.errors import InsufficientFundsError, PayoutTooSmallError
 from payouts.fields import YoctoSum
 from payouts.models import Journal, JournalLine, LedgerAccount, NearAccount, Payout

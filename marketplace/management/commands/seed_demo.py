@@ -5,8 +5,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from labeling.models import Project
 from marketplace.demo import contributor_make, project_funded_create, user_make
-from marketplace.models import Project
 from payouts.models import NearAccount
 from payouts.money import near_to_yocto
 from payouts.services.chain import localnet_platform_bootstrap

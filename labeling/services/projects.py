@@ -1,4 +1,4 @@
-"""Creating, funding and publishing projects."""
+"""Creating and publishing projects. Funding them is the marketplace's part."""
 
 import logging
 from typing import Any
@@ -8,12 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from labeling.errors import ProjectNotFundedError, ProjectStateError
+from labeling.models import Project
+from labeling.selectors import project_funding
 from labeling.task_types import task_type_get
-from marketplace.errors import ProjectNotFundedError, ProjectStateError
-from marketplace.models import Project
-from marketplace.selectors import project_funding
-from payouts.models import Deposit
-from payouts.services.deposits import deposit_credit
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +42,6 @@ def project_create(
     )
     log.info("project %s created by user %s", project.public_id, owner.pk)
     return project
-
-
-def project_deposit(
-    *, project: Project, user: AbstractBaseUser, tx_hash: str, sender_account_id: str | None = None
-) -> Deposit:
-    """Credit a NEAR deposit (by transaction hash) to the project's escrow. Once per hash."""
-    return deposit_credit(
-        user=user,
-        escrow_reference=project.escrow_reference,
-        tx_hash=tx_hash,
-        sender_account_id=sender_account_id,
-    )
 
 
 def project_publish(*, project: Project) -> Project:

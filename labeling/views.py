@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from marketplace.models import Project
+from labeling.models import Project
 
 
 def home(request: HttpRequest) -> HttpResponse:

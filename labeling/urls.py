@@ -1,6 +1,6 @@
 from django.urls import path
 
-from marketplace import views
+from labeling import views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -1,4 +1,4 @@
-"""Reads of the marketplace app, with who-may-see-what enforced here."""
+"""Reads of the labeling app, with who-may-see-what enforced here."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -7,8 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q
 
 from config.errors import NotFoundError
-from labeling.models import Assignment, Submission
-from marketplace.models import Item, Project
+from labeling.models import Assignment, Item, Project, Submission
 from payouts.money import yocto_to_near
 from payouts.selectors import escrow_balance
 
