@@ -17,7 +17,6 @@ from django.utils import timezone
 from payouts.models import NearAccount, Payout, SigningKey
 from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate, key_load, key_save
-from payouts.services import payouts as payout_services
 from payouts.services.accounts import near_account_link
 from payouts.services.chain import (
     PlatformKeyError,
@@ -31,7 +30,9 @@ from payouts.services.payouts import (
     payout_request,
     payout_send,
     payouts_reconcile,
+    signing,
 )
+from payouts.services.payouts import request as payout_request_module
 from tests.conftest import PLATFORM_ACCOUNT
 from tests.factories import ProjectFactory, UserFactory, escrow_fund
 
@@ -48,7 +49,7 @@ def pool_dir(chain, tmp_path: Path, settings, monkeypatch) -> Path:
     directory = tmp_path / "keys"
     settings.NEAR_KEYS_DIR = str(directory)
     settings.AUTO_PAYOUT_NEAR = ""
-    monkeypatch.setattr(payout_services, "_enqueue_send", lambda payout_id: None)
+    monkeypatch.setattr(payout_request_module, "_enqueue_send", lambda payout_id: None)
     return directory
 
 
@@ -186,7 +187,7 @@ def test_payouts_spread_over_the_pool_fewest_open_first(pool_dir, chain, db) -> 
     users = _earners(8)
     payouts = [payout_request(user=user, amount=ONE) for user in users]
     for payout in payouts:
-        payout_services._payout_sign(payout)  # signed, not sent: each stays open
+        signing.payout_sign(payout)  # signed, not sent: each stays open
 
     per_key = Counter(
         Payout.objects.filter(pk__in=[p.pk for p in payouts]).values_list(
@@ -272,7 +273,7 @@ def test_key_whose_file_disappeared_is_skipped(pool_dir, chain, db) -> None:
     gone = key_load(gone_file).public_key
     gone_file.unlink()
     for user in users[1:]:
-        payout_services._payout_sign(payout_request(user=user, amount=ONE))
+        signing.payout_sign(payout_request(user=user, amount=ONE))
     assert not SigningKey.objects.get(public_key=gone).is_active
     assert not Payout.objects.filter(signing_key__public_key=gone, nonce__isnull=False).exclude(
         pk=first.pk
@@ -287,13 +288,13 @@ def test_pick_is_one_counting_query_and_breaks_ties_at_random(
 ) -> None:
     _keys_add(7)
     for row in signing_keys_sync():  # seed every allocator (a first use asks the chain once)
-        payout_services._signing_key_seed(row)
+        signing.signing_key_seed(row)
     assert SigningKey.objects.filter(nonce__isnull=True).count() == 0
 
     # Steady state: the sync's SELECT and one annotated query, however many keys.
     with django_assert_max_num_queries(2):
-        payout_services._signing_key_pick()
+        signing.signing_key_pick()
     # No open payouts anywhere: every key ties, and concurrent senders must not all
     # land on the same one.
-    picked = Counter(payout_services._signing_key_pick().public_key for _ in range(64))
+    picked = Counter(signing.signing_key_pick().public_key for _ in range(64))
     assert len(picked) >= 4, picked

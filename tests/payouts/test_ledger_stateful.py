@@ -3,7 +3,7 @@
 Hypothesis runs random programs of deposits, earnings credits, payout requests,
 confirmations, failures and repeated idempotency keys, with amounts up to 10**30
 yoctoNEAR, through the real services (journal_post, earning_credit, payout_request,
-_payout_finish; never the chain). After every step the ledger must balance (each
+payout_finish; never the chain). After every step the ledger must balance (each
 journal and the trial balance sum to zero), no escrow, earnings or in-flight balance
 may be negative, and every journal and balance must equal what the model expects.
 
@@ -53,7 +53,7 @@ from payouts.services.ledger import (
     platform_fees_account,
     world_account,
 )
-from payouts.services.payouts import _payout_finish, payout_request
+from payouts.services.payouts import payout_finish, payout_request
 from tests.factories import ProjectFactory, UserFactory
 
 MAX_AMOUNT = 10**30  # yoctoNEAR: a million NEAR, far past int64 and a double's 53 bits
@@ -306,7 +306,7 @@ class LedgerMachine(RuleBasedStateMachine):
             failure=None if succeeded else {"ActionError": {"kind": {"Other": "test"}}},
             tokens_burnt=gas,
         )
-        finished = _payout_finish(payout, outcome)
+        finished = payout_finish(payout, outcome)
         if succeeded:
             assert finished.status == Payout.Status.CONFIRMED
             self._expect(
@@ -343,7 +343,7 @@ class LedgerMachine(RuleBasedStateMachine):
         row = Payout.objects.get(pk=payout)
         before = self._written()
         outcome = Outcome(tx_hash=row.tx_hash, succeeded=succeeded, failure=None, tokens_burnt=gas)
-        assert _payout_finish(row, outcome).status == row.status
+        assert payout_finish(row, outcome).status == row.status
         assert Payout.objects.get(pk=payout).status == row.status
         assert self._written() == before
 

@@ -9,7 +9,6 @@ from payouts.models import NearAccount, Payout, SigningKey
 from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate, transfer_sign
 from payouts.selectors import earnings_summary, ledger_trial_balance
-from payouts.services import payouts as payout_services
 from payouts.services.accounts import near_account_link
 from payouts.services.ledger import IN_FLIGHT_KEY
 from payouts.services.payouts import (
@@ -17,6 +16,7 @@ from payouts.services.payouts import (
     payout_request,
     payout_send,
     payouts_reconcile,
+    signing,
 )
 from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove, nep413_proof
 from tests.factories import UserFactory, earnings_give
@@ -108,7 +108,7 @@ def test_invalid_near_account_ids_are_refused(account_id: str, earner) -> None:
 def test_crash_after_signing_before_broadcast_is_sent_once(chain, earner) -> None:
     """Killed after the signed bytes were committed: reconciliation sends those bytes."""
     payout = payout_request(user=earner, amount=ONE)  # on_commit not run: the task never ran
-    payout = payout_services._payout_sign(payout)  # the worker died right after this commit
+    payout = signing.payout_sign(payout)  # the worker died right after this commit
     assert payout.status == Payout.Status.SIGNED
     signed_hash = payout.tx_hash
     assert _chain_transfers_to(chain, payout.receiver_id) == []
@@ -191,7 +191,7 @@ def test_nonce_used_behind_our_back_is_resynced_and_resigned(chain, earner) -> N
 
 def test_expired_unsent_transaction_is_signed_anew_once(chain, earner, settings) -> None:
     payout = payout_request(user=earner, amount=ONE)
-    payout = payout_services._payout_sign(payout)
+    payout = signing.payout_sign(payout)
     old_hash = payout.tx_hash
     chain.client.sandbox(
         "sandbox_fast_forward", {"delta_height": settings.NEAR_TX_VALIDITY_BLOCKS + 10}

@@ -1,40 +1,16 @@
-"""Payouts: exactly-once NEAR transfers of contributors' earnings.
+"""Settlement: broadcast the signed bytes, learn the outcome from the chain, book it.
 
-The state machine (DESIGN.md): pending -> signed -> submitted -> confirmed | failed.
-
-- Requesting a payout debits the earnings in the same transaction that creates it;
-  the send task is enqueued on commit.
-- Signing allocates a nonce under the signing key's row lock and commits the signed
-  bytes, hash, nonce and block hash before anything is broadcast.
-- Broadcasting sends those same bytes, however often; the chain treats a repeat of a
-  known transaction as the same transaction.
-- An unknown outcome is resolved by asking the chain for the hash. A payout is
-  signed again (new nonce) only when its transaction provably can never land: the
-  chain does not know the hash and either its block hash is past the validity
-  window, or the key's nonce on chain has moved past the transaction's nonce.
-
-Every function here is safe to run twice, concurrently, or to be killed between any
-two lines: each step re-reads and locks the payout row and checks its state first.
-No row lock is held across a network call.
+A payout whose outcome is unknown is resolved by asking the chain for its hash; it is
+signed again (new nonce) only once its transaction provably can never land.
 """
 
 import logging
-from dataclasses import dataclass
-from functools import partial
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 
-from payouts.errors import (
-    NearAccountMissingError,
-    NearAccountUnverifiedError,
-    PayoutTooSmallError,
-)
-from payouts.models import Journal, NearAccount, Payout, PayoutEvent, SigningKey
-from payouts.money import near_to_yocto, yocto_to_near
+from payouts.models import Journal, Payout
 from payouts.near.client import (
     NearError,
     NearRpcError,
@@ -42,14 +18,7 @@ from payouts.near.client import (
     Outcome,
     outcome_summary,
 )
-from payouts.near.keys import transfer_sign
-from payouts.services.chain import (
-    PlatformKeyError,
-    near_client,
-    platform_account_id,
-    signing_key_for,
-    signing_keys_sync,
-)
+from payouts.services.chain import near_client, platform_account_id
 from payouts.services.ledger import (
     earnings_account,
     in_flight_account,
@@ -57,72 +26,14 @@ from payouts.services.ledger import (
     platform_fees_account,
     world_account,
 )
+from payouts.services.payouts.base import (
+    PayoutOutcomeUnknownError,
+    payout_error_note,
+    payout_event_record,
+)
+from payouts.services.payouts.signing import final_block_get, payout_sign, signing_key_seed
 
 log = logging.getLogger(__name__)
-
-
-class PayoutOutcomeUnknownError(Exception):
-    """The chain's answer about a payout's transaction did not arrive; ask again later."""
-
-
-@dataclass(frozen=True)
-class _Block:
-    hash: str
-    height: int
-
-
-def _event(payout: Payout, *, from_status: str, detail: str = "") -> None:
-    PayoutEvent.objects.create(
-        payout=payout,
-        from_status=from_status,
-        to_status=payout.status,
-        detail=detail[:500],
-        tx_hash=payout.tx_hash or "",
-    )
-
-
-def payout_request(*, user: AbstractBaseUser, amount: int) -> Payout:
-    """Withdraw `amount` yoctoNEAR of the user's earnings to their linked NEAR account.
-
-    Debits the earnings balance and creates the payout in one transaction; the send
-    task runs after commit. Refuses a missing NEAR account (near_account_missing), one
-    never proven by a signature (near_account_unverified), an amount under the minimum
-    (payout_below_minimum) or over the balance (insufficient_funds), writing nothing.
-    Each call is a new payout.
-    """
-    near = NearAccount.objects.filter(user=user).first()
-    if near is None:
-        raise NearAccountMissingError("Link a NEAR account to be paid to.")
-    if near.verified_at is None:
-        raise NearAccountUnverifiedError(
-            f"Prove you control {near.account_id} (sign in with it) before withdrawing."
-        )
-    minimum = near_to_yocto(settings.MIN_PAYOUT_NEAR)
-    if amount < max(minimum, 1):
-        raise PayoutTooSmallError(
-            f"The smallest payout is {settings.MIN_PAYOUT_NEAR} NEAR.",
-            extra={"minimum": settings.MIN_PAYOUT_NEAR},
-        )
-    earnings = earnings_account(user_id=user.pk)
-    in_flight = in_flight_account()
-    with transaction.atomic(durable=True):
-        payout = Payout.objects.create(user=user, receiver_id=near.account_id, amount=amount)
-        journal_post(
-            kind=Journal.Kind.PAYOUT,
-            idempotency_key=f"payout:{payout.public_id}",
-            lines=[(earnings, -amount), (in_flight, amount)],
-            memo=f"payout to {near.account_id}",
-        )
-        _event(payout, from_status="", detail=f"{yocto_to_near(amount)} NEAR requested")
-        transaction.on_commit(partial(_enqueue_send, payout.pk))
-    log.info("payout %s of %s yocto requested by user %s", payout.public_id, amount, user.pk)
-    return payout
-
-
-def _enqueue_send(payout_id: int) -> None:
-    from payouts.tasks import payout_send_task
-
-    payout_send_task.delay(payout_id)
 
 
 def payout_send(*, payout_id: int, resign_budget: int = 1) -> Payout:
@@ -136,117 +47,12 @@ def payout_send(*, payout_id: int, resign_budget: int = 1) -> Payout:
     """
     payout = Payout.objects.get(pk=payout_id)
     if payout.status == Payout.Status.PENDING:
-        payout = _payout_sign(payout)
+        payout = payout_sign(payout)
     if payout.status in (Payout.Status.SIGNED, Payout.Status.SUBMITTED):
         payout = _payout_broadcast(payout)
     if payout.status == Payout.Status.PENDING and resign_budget > 0:
         return payout_send(payout_id=payout_id, resign_budget=resign_budget - 1)
     return payout
-
-
-def _signing_key_pick() -> SigningKey:
-    """The signing key for the next payout: the active key with the fewest open payouts.
-
-    One query counts every active key's open payouts (ties in random order, so concurrent
-    senders spread over the pool). A key never used yet is seeded from the chain first; one
-    the chain does not know (a pool file not registered yet) is skipped. If the chain cannot
-    be asked, the key is returned unseeded and _payout_sign's own seeding reports it as an
-    unknown outcome, to retry. Each call picks anew; raises PlatformKeyError / KeyFileError
-    for a bad key file.
-    """
-    configured = [row.public_key for row in signing_keys_sync()]
-    rows = list(
-        SigningKey.objects.filter(is_active=True, public_key__in=configured)
-        .annotate(open_payouts=Count("payouts", filter=Q(payouts__status__in=Payout.OPEN_STATUSES)))
-        .order_by("open_payouts", "?")
-    )
-    for row in rows:
-        if row.nonce is not None:
-            return row
-        try:
-            _signing_key_seed(row)
-        except NearRpcError as exc:
-            if exc.is_unknown_access_key or exc.is_unknown_account:
-                log.warning("signing key %s is not on chain (register it): skipped", row.public_key)
-                continue
-            return row
-        except NearTransportError:
-            return row
-        row.refresh_from_db(fields=["nonce"])
-        return row
-    if not rows:
-        raise PlatformKeyError("no active signing key: every configured key was deactivated")
-    # No key the chain knows: let the signing step report it and retry later.
-    return rows[0]
-
-
-def _signing_key_seed(key_row: SigningKey, *, at_least: int | None = None) -> None:
-    """Seed or resync the allocator from the chain's view of the key's nonce."""
-    access_key = near_client().view_access_key(
-        account_id=key_row.account_id, public_key=key_row.public_key
-    )
-    chain_nonce = int(access_key["nonce"])
-    if at_least is not None:
-        chain_nonce = max(chain_nonce, at_least)
-    with transaction.atomic():
-        row = SigningKey.objects.select_for_update().get(pk=key_row.pk)
-        if row.nonce is None or row.nonce < chain_nonce:
-            log.info(
-                "signing key %s nonce resynced %s -> %s", row.public_key, row.nonce, chain_nonce
-            )
-            row.nonce = chain_nonce
-            row.save(update_fields=["nonce", "updated_at"])
-
-
-def _latest_block() -> _Block:
-    block = near_client().latest_block(finality="final")
-    header = block["header"]
-    return _Block(hash=header["hash"], height=int(header["height"]))
-
-
-def _payout_sign(payout: Payout) -> Payout:
-    key_row = _signing_key_pick()
-    try:
-        if key_row.nonce is None:
-            _signing_key_seed(key_row)
-        block = _latest_block()
-    except NearError as exc:
-        _note_error(payout, f"cannot sign yet: {exc}")
-        raise PayoutOutcomeUnknownError(str(exc)) from exc
-    key = signing_key_for(public_key=key_row.public_key)
-    with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
-        if payout.status != Payout.Status.PENDING:
-            return payout  # signed by a concurrent run: carry on with its transaction
-        # Lock order: payout, then signing key.
-        row = SigningKey.objects.select_for_update().get(pk=key_row.pk)
-        nonce = row.nonce + 1
-        row.nonce = nonce
-        row.save(update_fields=["nonce", "updated_at"])
-        signed = transfer_sign(
-            key=key,
-            receiver_id=payout.receiver_id,
-            amount=payout.amount,
-            nonce=nonce,
-            block_hash=block.hash,
-        )
-        payout.signing_key = row
-        payout.nonce = nonce
-        payout.block_hash = block.hash
-        payout.block_height = block.height
-        payout.tx_hash = signed.tx_hash
-        payout.signed_tx = signed.signed_bytes
-        payout.signatures += 1
-        payout.signed_at = timezone.now()
-        payout.status = Payout.Status.SIGNED
-        payout.save()
-        _event(payout, from_status=Payout.Status.PENDING, detail=f"nonce {nonce}")
-    log.info("payout %s signed as %s nonce %s", payout.public_id, payout.tx_hash, nonce)
-    return payout
-
-
-def _note_error(payout: Payout, message: str) -> None:
-    Payout.objects.filter(pk=payout.pk).update(last_error=message[:500])
 
 
 def _payout_broadcast(payout: Payout) -> Payout:
@@ -259,33 +65,33 @@ def _payout_broadcast(payout: Payout) -> Payout:
         if previous == Payout.Status.SIGNED:
             payout.status = Payout.Status.SUBMITTED
             payout.submitted_at = timezone.now()
-            _event(payout, from_status=previous, detail="broadcast")
+            payout_event_record(payout, from_status=previous, detail="broadcast")
         payout.save(update_fields=["status", "attempts", "submitted_at"])
     try:
         result = near_client().send_tx(signed_tx=bytes(payout.signed_tx), wait_until="FINAL")
     except NearRpcError as exc:
         if exc.invalid_tx is not None:
             return _payout_after_refusal(payout, exc)
-        _note_error(payout, f"broadcast: {exc}")
+        payout_error_note(payout, f"broadcast: {exc}")
         raise PayoutOutcomeUnknownError(str(exc)) from exc
     except NearTransportError as exc:
-        _note_error(payout, f"broadcast: {exc}")
+        payout_error_note(payout, f"broadcast: {exc}")
         raise PayoutOutcomeUnknownError(str(exc)) from exc
     outcome = outcome_summary(result)
     if not _is_final(outcome):
         raise PayoutOutcomeUnknownError("transaction not final yet")
-    return _payout_finish(payout, outcome)
+    return payout_finish(payout, outcome)
 
 
 def _payout_after_refusal(payout: Payout, exc: NearRpcError) -> Payout:
     """The node refused the bytes. A refused repeat may mean the first copy landed."""
     invalid = exc.invalid_tx or {}
-    _note_error(payout, f"refused: {invalid}")
+    payout_error_note(payout, f"refused: {invalid}")
     if "InvalidNonce" in invalid and payout.signing_key_id is not None:
         # Our allocator fell behind the chain (another sender used the key): catch up.
         ak_nonce = int(invalid["InvalidNonce"].get("ak_nonce") or 0)
         try:
-            _signing_key_seed(payout.signing_key, at_least=ak_nonce)
+            signing_key_seed(payout.signing_key, at_least=ak_nonce)
         except NearError as seed_exc:
             raise PayoutOutcomeUnknownError(str(seed_exc)) from seed_exc
     resolved = payout_resolve(payout_id=payout.pk)
@@ -312,7 +118,7 @@ def payout_resolve(*, payout_id: int) -> Payout:
     client = near_client()
     try:
         # Read head and nonce BEFORE the hash look-up; see the docstring.
-        head = _latest_block()
+        head = final_block_get()
         try:
             chain_nonce = int(
                 client.view_access_key(
@@ -339,7 +145,7 @@ def payout_resolve(*, payout_id: int) -> Payout:
         outcome = outcome_summary(result)
         if not _is_final(outcome):
             return payout
-        return _payout_finish(payout, outcome)
+        return payout_finish(payout, outcome)
     expired = head.height - (payout.block_height or 0) > settings.NEAR_TX_VALIDITY_BLOCKS
     nonce_passed = chain_nonce is None or chain_nonce >= (payout.nonce or 0)
     if expired or nonce_passed:
@@ -359,7 +165,9 @@ def _payout_reopen(payout: Payout, *, tx_hash: str | None, reason: str) -> None:
         ):
             return  # someone else already moved it on
         previous = payout.status
-        _event(payout, from_status=previous, detail=f"transaction {tx_hash} dead: {reason}")
+        payout_event_record(
+            payout, from_status=previous, detail=f"transaction {tx_hash} dead: {reason}"
+        )
         payout.status = Payout.Status.PENDING
         payout.tx_hash = None
         payout.signed_tx = None
@@ -388,7 +196,7 @@ def _failure_reason(failure: dict | None) -> str:
     return f"The transfer failed on chain: {failure}"
 
 
-def _payout_finish(payout: Payout, outcome: Outcome) -> Payout:
+def payout_finish(payout: Payout, outcome: Outcome) -> Payout:
     """Book a final on-chain outcome: confirmed, or failed with the amount refunded."""
     in_flight = in_flight_account()
     world = world_account()
@@ -431,7 +239,7 @@ def _payout_finish(payout: Payout, outcome: Outcome) -> Payout:
         payout.finished_at = timezone.now()
         payout.last_error = ""
         payout.save()
-        _event(payout, from_status=previous, detail=detail)
+        payout_event_record(payout, from_status=previous, detail=detail)
     log.info("payout %s %s (tx %s)", payout.public_id, payout.status, payout.tx_hash)
     return payout
 
