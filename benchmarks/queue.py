@@ -147,7 +147,7 @@ def queue_reset(database_url: str, project_pk: int) -> None:
             " RESTART IDENTITY"
         )
         conn.execute(
-            "UPDATE marketplace_item SET status = 'open', final_answer = NULL,"
+            "UPDATE labeling_item SET status = 'open', final_answer = NULL,"
             " confidence = NULL, resolved_at = NULL WHERE project_id = %s",
             (project_pk,),
         )
@@ -159,7 +159,7 @@ def queue_reset(database_url: str, project_pk: int) -> None:
 SQL_PROJECT = (
     "SELECT id, public_id, owner_id, title, instructions, task_type, label_config,"
     " reward_per_answer, platform_fee_bps, answers_per_item, reservation_seconds, status,"
-    " created_at, published_at FROM marketplace_project WHERE id = %s LIMIT 21"
+    " created_at, published_at FROM labeling_project WHERE id = %s LIMIT 21"
 )
 SQL_HELD = (
     "SELECT id, public_id, project_id, item_id, contributor_id, status, reserved_at,"
@@ -171,7 +171,7 @@ SQL_FRONTIER = (
     "SELECT MAX(item_id) FROM labeling_assignment WHERE project_id = %s AND contributor_id = %s"
 )
 SQL_CANDIDATES = (
-    "SELECT i.id, i.public_id, i.project_id, i.data FROM marketplace_item i"
+    "SELECT i.id, i.public_id, i.project_id, i.data FROM labeling_item i"
     " WHERE i.project_id = %(p)s AND i.status = 'open' AND i.id > %(after)s"
     " AND NOT EXISTS (SELECT 1 FROM labeling_assignment a WHERE a.item_id = i.id"
     "   AND a.contributor_id = %(c)s)"
@@ -179,7 +179,7 @@ SQL_CANDIDATES = (
     "   AND (a.status = 'submitted' OR (a.status = 'reserved' AND a.expires_at > %(now)s)))"
     "   < %(n)s"
     " AND NOT (i.id = ANY(%(skipped)s))"
-    " ORDER BY i.id LIMIT 4 FOR UPDATE OF i SKIP LOCKED"
+    " ORDER BY i.id LIMIT 1 FOR NO KEY UPDATE OF i SKIP LOCKED"
 )
 SQL_LIVE_COUNT = (
     "SELECT COUNT(*) FROM labeling_assignment WHERE (status = 'submitted'"
@@ -199,7 +199,7 @@ SQL_ASSIGNMENT_FOR = (
     " a.reserved_at, a.expires_at, a.finished_at, p.id, p.public_id, p.owner_id, p.title,"
     " p.instructions, p.task_type, p.label_config, p.reward_per_answer, p.platform_fee_bps,"
     " p.answers_per_item, p.reservation_seconds, p.status, p.created_at, p.published_at"
-    " FROM labeling_assignment a JOIN marketplace_project p ON a.project_id = p.id"
+    " FROM labeling_assignment a JOIN labeling_project p ON a.project_id = p.id"
     " WHERE a.contributor_id = %s AND a.public_id = %s ORDER BY a.id LIMIT 1"
 )
 SQL_SUBMISSION_EXISTING = (
@@ -208,11 +208,11 @@ SQL_SUBMISSION_EXISTING = (
 )
 SQL_ITEM_LOCK = (
     "SELECT id, public_id, project_id, external_id, data, status, final_answer, confidence,"
-    " resolved_at, created_at FROM marketplace_item WHERE id = %s LIMIT 21 FOR UPDATE"
+    " resolved_at, created_at FROM labeling_item WHERE id = %s LIMIT 21 FOR NO KEY UPDATE"
 )
 SQL_ASSIGNMENT_LOCK = (
     "SELECT id, public_id, project_id, item_id, contributor_id, status, reserved_at,"
-    " expires_at, finished_at FROM labeling_assignment WHERE id = %s LIMIT 21 FOR UPDATE"
+    " expires_at, finished_at FROM labeling_assignment WHERE id = %s LIMIT 21 FOR NO KEY UPDATE"
 )
 SQL_SUBMISSION_INSERT = (
     "INSERT INTO labeling_submission (public_id, assignment_id, answer, time_on_task_ms,"
@@ -225,7 +225,7 @@ SQL_ASSIGNMENT_SUBMITTED = (
 SQL_SUBMITTED_COUNT = (
     "SELECT COUNT(*) FROM labeling_assignment WHERE item_id = %s AND status = 'submitted'"
 )
-SQL_ITEM_COMPLETE = "UPDATE marketplace_item SET status = 'complete' WHERE id = %s"
+SQL_ITEM_COMPLETE = "UPDATE labeling_item SET status = 'complete' WHERE id = %s"
 
 
 def _raw_claim(conn: Any, seed_: Seed, user_id: int) -> tuple[int, uuid.UUID] | None:

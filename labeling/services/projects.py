@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from labeling.errors import ProjectNotFundedError, ProjectStateError
+from labeling.locks import project_lock
 from labeling.models import Project
 from labeling.selectors import project_funding
 from labeling.task_types import task_type_get
@@ -53,7 +54,7 @@ def project_publish(*, project: Project) -> Project:
     changes nothing.
     """
     with transaction.atomic(durable=True):
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        project = project_lock(project_id=project.pk)
         if project.status == Project.Status.ACTIVE:
             return project
         if project.status == Project.Status.COMPLETED:

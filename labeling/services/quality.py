@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils import timezone
 
+from labeling.locks import item_lock, submissions_lock
 from labeling.models import Assignment, AssignmentEvent, Item, Submission
 from labeling.task_types import Verdict, task_type_get
 from payouts.services.earnings import earning_credit
@@ -32,18 +33,12 @@ def item_resolve(*, item_id: int) -> Item:
     spent on rejected answers stays with the requester.
     """
     with transaction.atomic(durable=True):
-        item = Item.objects.select_for_update().select_related("project").get(pk=item_id)
+        item = item_lock(item_id=item_id, with_project=True)
         if item.status != Item.Status.COMPLETE:
             return item
         project = item.project
-        submissions = list(
-            Submission.objects.select_for_update()
-            .filter(
-                assignment__item=item,
-                assignment__status=Assignment.Status.SUBMITTED,
-            )
-            .select_related("assignment")
-            .order_by("pk")
+        submissions = submissions_lock(
+            assignment__item=item, assignment__status=Assignment.Status.SUBMITTED
         )
         verdict = submissions_judge(item=item, submissions=submissions)
         now = timezone.now()

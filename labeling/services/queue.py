@@ -1,19 +1,22 @@
 """The assignment queue: handing out items, taking answers, skips and expiries.
 
-Lock order: item, then assignment, then (in the ledger) ledger accounts.
+Locks follow labeling/locks.py (order: item, then assignment, then ledger accounts).
 
 Correctness under concurrency rests on one rule: the number of live assignments of
 an item (submitted, or reserved and not expired) is only ever read and changed while
-holding that item's row lock. On PostgreSQL that is SELECT ... FOR UPDATE SKIP
-LOCKED, followed by a fresh count in a new statement (READ COMMITTED gives each
-statement a new snapshot, so the count sees every assignment committed before the
-lock was granted). On SQLite every write transaction is IMMEDIATE: it holds the
-database's write lock from its first statement, so claims run one at a time.
+holding that item's row lock. On PostgreSQL the claim takes the first candidate with
+SELECT ... FOR NO KEY UPDATE SKIP LOCKED, followed by a fresh count in a new statement
+(READ COMMITTED gives each statement a new snapshot, so the count sees every
+assignment committed before the lock was granted). On SQLite every write transaction
+is IMMEDIATE: it holds the database's write lock from its first statement, so claims
+run one at a time.
 """
 
+import functools
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -28,14 +31,14 @@ from labeling.errors import (
     AssignmentNotFoundError,
     ProjectNotActiveError,
 )
+from labeling.locks import assignment_lock, item_lock, row_lock_sql
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
 
 log = logging.getLogger(__name__)
 
-CANDIDATES_PER_ROUND = 4  # items locked per attempt; more helps when many contend
-LOCKED_RETRIES = 10  # tries while every candidate left is locked by others
-LOCKED_RETRY_SECONDS = 0.02
+LOCKED_RETRIES = 10  # claims retried while every candidate left is locked by others
+LOCKED_RETRY_SECONDS = 0.02  # pause between them, outside any transaction
 
 
 def _live(now: Any) -> Q:
@@ -44,48 +47,80 @@ def _live(now: Any) -> Q:
     )
 
 
-# The candidate query is the hot path of the queue: written once as SQL (the ORM spent
-# more CPU compiling its subqueries than PostgreSQL spent running them). Live
-# assignments: submitted, or reserved and not yet expired.
+# The queue's hot path is written once as SQL (the ORM spent more CPU compiling its
+# subqueries than PostgreSQL spent running them). Each statement is composed from its
+# parts for the database in use, once per process: never edited with str.replace.
+# Live assignments: submitted, or reserved and not yet expired.
 _LIVE_SQL = "(a.status = %s OR (a.status = %s AND a.expires_at > %s))"
-_CANDIDATES_SQL = f"""
-SELECT i.id, i.public_id, i.project_id, i.data
-FROM {{item}} i
-WHERE i.project_id = %s AND i.status = %s AND i.id > %s
-  AND NOT EXISTS (SELECT 1 FROM {{assignment}} a WHERE a.item_id = i.id AND a.contributor_id = %s)
-  AND (SELECT COUNT(*) FROM {{assignment}} a WHERE a.item_id = i.id AND {_LIVE_SQL}) < %s
-  AND NOT (i.id = ANY(%s))
-ORDER BY i.id
-LIMIT %s
-"""  # noqa: S608  (only constants and table names from _meta are interpolated)
-_ASSIGNMENT_SQL = "SELECT * FROM {assignment} WHERE public_id = %s AND contributor_id = %s"
-_PROJECT_SQL = "SELECT * FROM {project} WHERE id = %s"
-_HELD_SQL = (
-    "SELECT a.*, i.public_id AS item_public_id, i.data AS item_data FROM {assignment} a "
-    "JOIN {item} i ON i.id = a.item_id WHERE a.project_id = %s AND a.contributor_id = %s "
-    "AND a.status = %s AND a.expires_at > %s ORDER BY a.id LIMIT 1"
-)
-_FRONTIER_SQL = (
-    "SELECT MAX(item_id) FROM {assignment} WHERE project_id = %s AND contributor_id = %s"
-)
-_LOCK_ITEM_SQL = "SELECT id FROM {item} WHERE id = %s FOR UPDATE"
-_LOCK_ASSIGNMENT_SQL = "SELECT * FROM {assignment} WHERE id = %s FOR UPDATE"
-_COMPLETE_SQL = (
-    "UPDATE {item} SET status = %s WHERE id = %s AND status = %s AND "
-    "(SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = {item}.id AND a.status = %s) >= %s"
-)
-_RECOUNT_SQL = f"SELECT COUNT(*) FROM {{assignment}} a WHERE a.item_id = %s AND {_LIVE_SQL}"  # noqa: S608
 
 
-def _sql(template: str) -> str:
-    sql = template.format(
-        item=Item._meta.db_table,
-        assignment=Assignment._meta.db_table,
-        project=Project._meta.db_table,
+@dataclass(frozen=True)
+class _Statements:
+    candidate_lock: str  # the first free candidate, locked (PostgreSQL: skipping locked)
+    candidate_peek: str  # the same search without a lock: is anything left at all?
+    recount: str
+    held: str
+    frontier: str
+    assignment: str
+    project: str
+    item_lock: str
+    assignment_lock: str
+    complete: str
+
+
+@functools.cache
+def _statements(vendor: str) -> _Statements:
+    """Every statement of the hot path for `vendor`. Only table names from the models'
+    metadata and constant fragments are interpolated, never values."""
+    item, assignment = Item._meta.db_table, Assignment._meta.db_table
+    project = Project._meta.db_table
+    arrays = vendor == "postgresql"
+    # PostgreSQL retries past candidates found full after locking them; SQLite never
+    # needs to (claims run one at a time) and has no arrays.
+    skipped = " AND NOT (i.id = ANY(%s))" if arrays else ""
+    candidates = (
+        f"SELECT i.id, i.public_id, i.project_id, i.data FROM {item} i "  # noqa: S608
+        "WHERE i.project_id = %s AND i.status = %s AND i.id > %s "
+        f"AND NOT EXISTS (SELECT 1 FROM {assignment} a "
+        "WHERE a.item_id = i.id AND a.contributor_id = %s) "
+        f"AND (SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = i.id AND {_LIVE_SQL}) < %s"
+        f"{skipped} ORDER BY i.id LIMIT 1"
     )
-    if not connection.features.has_select_for_update:
-        sql = sql.replace(" FOR UPDATE", "")  # SQLite: the IMMEDIATE transaction locks
-    return sql
+    return _Statements(
+        candidate_lock=candidates + row_lock_sql(of="i", skip_locked=True),
+        candidate_peek=candidates,
+        recount=f"SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = %s AND {_LIVE_SQL}",  # noqa: S608
+        held=(
+            f"SELECT a.*, i.public_id AS item_public_id, i.data AS item_data "  # noqa: S608
+            f"FROM {assignment} a JOIN {item} i ON i.id = a.item_id "
+            "WHERE a.project_id = %s AND a.contributor_id = %s AND a.status = %s "
+            "AND a.expires_at > %s ORDER BY a.id LIMIT 1"
+        ),
+        frontier=(
+            f"SELECT MAX(item_id) FROM {assignment} "  # noqa: S608
+            "WHERE project_id = %s AND contributor_id = %s"
+        ),
+        assignment=f"SELECT * FROM {assignment} WHERE public_id = %s AND contributor_id = %s",  # noqa: S608
+        project=f"SELECT * FROM {project} WHERE id = %s",  # noqa: S608
+        item_lock=f"SELECT id FROM {item} WHERE id = %s" + row_lock_sql(),  # noqa: S608
+        assignment_lock=f"SELECT * FROM {assignment} WHERE id = %s" + row_lock_sql(),  # noqa: S608
+        complete=(
+            f"UPDATE {item} SET status = %s WHERE id = %s AND status = %s AND "  # noqa: S608
+            f"(SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = {item}.id "
+            "AND a.status = %s) >= %s"
+        ),
+    )
+
+
+def _sql() -> _Statements:
+    return _statements(connection.vendor)
+
+
+class _AllLocked:
+    """A claim's answer when free candidates exist but others hold every one of them."""
+
+
+_ALL_LOCKED = _AllLocked()
 
 
 def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) -> Assignment | None:
@@ -94,18 +129,32 @@ def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) ->
     A contributor who already holds a live reservation in the project gets that one
     back (so a repeat call reserves nothing new). Never hands one contributor the
     same item twice, nor an item more live assignments than the project's overlap.
-    ProjectNotActiveError unless the project is active.
+    ProjectNotActiveError unless the project is active. While every free item is
+    locked by claims in flight it tries again briefly, pausing outside the transaction
+    (so it holds no lock while it waits), before answering None.
     """
     if project.status != Project.Status.ACTIVE:
         raise ProjectNotActiveError("This project is not taking answers.")
+    for attempt in range(LOCKED_RETRIES + 1):
+        if attempt:
+            time.sleep(LOCKED_RETRY_SECONDS)
+        result = _claim_once(project=project, contributor=contributor)
+        if not isinstance(result, _AllLocked):
+            return result
+    return None
+
+
+def _claim_once(
+    *, project: Project, contributor: AbstractBaseUser
+) -> Assignment | _AllLocked | None:
     with transaction.atomic(durable=True):
         now = timezone.now()
         held = _held_reservation(project=project, contributor=contributor, now=now)
         if held is not None:
             return held
         item = _item_lock_next(project=project, contributor=contributor, now=now)
-        if item is None:
-            return None
+        if item is None or isinstance(item, _AllLocked):
+            return item
         assignment = Assignment.objects.create(
             project=project,
             item=item,
@@ -116,8 +165,10 @@ def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) ->
     return assignment
 
 
-def _item_lock_next(*, project: Project, contributor: AbstractBaseUser, now: Any) -> Item | None:
-    """Lock the first item the contributor may take, or None.
+def _item_lock_next(
+    *, project: Project, contributor: AbstractBaseUser, now: Any
+) -> Item | _AllLocked | None:
+    """Lock the first item the contributor may take; None if there is none.
 
     Items are handed out in id order, so everything up to the contributor's last item in
     the project is mostly full or theirs already: the search starts after it (an index
@@ -126,7 +177,7 @@ def _item_lock_next(*, project: Project, contributor: AbstractBaseUser, now: Any
     item the contributor had answered, and claims slowed as they worked.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_sql(_FRONTIER_SQL), [project.pk, contributor.pk])
+        cursor.execute(_sql().frontier, [project.pk, contributor.pk])
         frontier = cursor.fetchone()[0] or 0
     item = _item_lock_after(project=project, contributor=contributor, now=now, after=frontier)
     if item is None and frontier:
@@ -136,44 +187,33 @@ def _item_lock_next(*, project: Project, contributor: AbstractBaseUser, now: Any
 
 def _item_lock_after(
     *, project: Project, contributor: AbstractBaseUser, now: Any, after: int
-) -> Item | None:
+) -> Item | _AllLocked | None:
+    """The first free item after `after`, locked; _ALL_LOCKED if the free ones are all
+    locked by other transactions (their claims or submits may still free or fill them)."""
     now_db = connection.ops.adapt_datetimefield_value(now)
     live = [Assignment.Status.SUBMITTED, Assignment.Status.RESERVED, now_db]
-    skip_locked = connection.features.has_select_for_update_skip_locked
-    sql = _sql(_CANDIDATES_SQL)
-    if skip_locked:
-        sql += " FOR UPDATE OF i SKIP LOCKED"
-    else:  # SQLite: no arrays, and the IMMEDIATE transaction excludes every other writer
-        sql = sql.replace("AND NOT (i.id = ANY(%s))", "")
+    row_locks = connection.features.has_select_for_update_skip_locked
+    sql = _sql()
     skipped: list[int] = []
-    retries = LOCKED_RETRIES
     while True:
         params = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
         params.append(project.answers_per_item)
-        if skip_locked:
+        if row_locks:
             params.append(skipped)
-        params.append(CANDIDATES_PER_ROUND if skip_locked else 1)
-        batch = list(Item.objects.raw(sql, params))
-        if not batch and skip_locked and retries:
-            # Every candidate left may be locked by a claim or submit in flight (a claim
-            # locks a few candidates it may not take). Never wait on those locks (that
-            # could deadlock with the locks we hold); look without locking and, if a
-            # candidate is there, try again shortly instead of answering "none left".
-            unlocked = sql.replace(" FOR UPDATE OF i SKIP LOCKED", "")
-            if not list(Item.objects.raw(unlocked, params)):
-                return None
-            retries -= 1
-            time.sleep(LOCKED_RETRY_SECONDS)
-            continue
-        if not batch or not skip_locked:
-            return batch[0] if batch else None
+        found = list(Item.objects.raw(sql.candidate_lock, params))
+        if not found:
+            if row_locks and list(Item.objects.raw(sql.candidate_peek, params)):
+                return _ALL_LOCKED
+            return None
+        item = found[0]
+        if not row_locks:
+            return item  # SQLite: this transaction is the only writer
         with connection.cursor() as cursor:
-            for item in batch:
-                # A fresh statement: sees every assignment committed before our lock.
-                cursor.execute(_sql(_RECOUNT_SQL), [item.pk, *live])
-                if cursor.fetchone()[0] < project.answers_per_item:
-                    return item
-                skipped.append(item.pk)
+            # A fresh statement: sees every assignment committed before our lock.
+            cursor.execute(sql.recount, [item.pk, *live])
+            if cursor.fetchone()[0] < project.answers_per_item:
+                return item
+        skipped.append(item.pk)
 
 
 def _assignment_for(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:
@@ -181,15 +221,11 @@ def _assignment_for(*, public_id: Any, contributor: AbstractBaseUser) -> Assignm
 
     Two precompiled queries instead of an ORM join: this runs on every submit.
     """
-    found = list(
-        Assignment.objects.raw(_sql(_ASSIGNMENT_SQL), [_uuid_db(public_id), contributor.pk])
-    )
+    found = list(Assignment.objects.raw(_sql().assignment, [_uuid_db(public_id), contributor.pk]))
     if not found:
         raise AssignmentNotFoundError("No such assignment.")
     assignment = found[0]
-    assignment.project = next(
-        iter(Project.objects.raw(_sql(_PROJECT_SQL), [assignment.project_id]))
-    )
+    assignment.project = next(iter(Project.objects.raw(_sql().project, [assignment.project_id])))
     return assignment
 
 
@@ -211,7 +247,7 @@ def _held_reservation(
         Assignment.Status.RESERVED,
         connection.ops.adapt_datetimefield_value(now),
     ]
-    found = list(Assignment.objects.raw(_sql(_HELD_SQL), params))
+    found = list(Assignment.objects.raw(_sql().held, params))
     if not found:
         return None
     held = found[0]
@@ -228,7 +264,7 @@ def _held_reservation(
 def assignment_expire_if_due(*, assignment_id: int) -> bool:
     """Mark a reservation past its expiry `expired`. True if it was (or now is) expired."""
     with transaction.atomic():
-        assignment = Assignment.objects.select_for_update().get(pk=assignment_id)
+        assignment = assignment_lock(assignment_id=assignment_id)
         if assignment.status == Assignment.Status.EXPIRED:
             return True
         if (
@@ -267,8 +303,8 @@ def assignment_submit(
     expired = False
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         # Lock order: item, then assignment (see the module docstring).
-        cursor.execute(_sql(_LOCK_ITEM_SQL), [assignment.item_id])
-        assignment = next(iter(Assignment.objects.raw(_sql(_LOCK_ASSIGNMENT_SQL), [assignment.pk])))
+        cursor.execute(_sql().item_lock, [assignment.item_id])
+        assignment = next(iter(Assignment.objects.raw(_sql().assignment_lock, [assignment.pk])))
         if assignment.status == Assignment.Status.SUBMITTED:
             return Submission.objects.get(assignment=assignment)
         if assignment.status == Assignment.Status.SKIPPED:
@@ -289,7 +325,7 @@ def assignment_submit(
             # The item is complete once it has all its answers: one statement, under
             # the item's lock.
             cursor.execute(
-                _sql(_COMPLETE_SQL),
+                _sql().complete,
                 [
                     Item.Status.COMPLETE,
                     assignment.item_id,
@@ -320,8 +356,8 @@ def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignm
     """
     assignment = _assignment_for(public_id=public_id, contributor=contributor)
     with transaction.atomic(durable=True):
-        Item.objects.select_for_update().filter(pk=assignment.item_id).first()
-        assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
+        item_lock(item_id=assignment.item_id)
+        assignment = assignment_lock(assignment_id=assignment.pk)
         if assignment.status == Assignment.Status.SKIPPED:
             return assignment
         if assignment.status == Assignment.Status.SUBMITTED:

@@ -11,6 +11,7 @@ from typing import Any
 from django.db import transaction
 
 from labeling.errors import ProjectNotFundedError, ProjectStateError
+from labeling.locks import project_lock
 from labeling.models import Item, Project
 from labeling.selectors import project_funding
 from marketplace.errors import ImportInvalidError
@@ -135,7 +136,7 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
     if not collected:
         raise ImportInvalidError("No items in the upload.", code="import_empty")
     with transaction.atomic(durable=True):
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        project = project_lock(project_id=project.pk)
         if seen:
             taken = set(
                 Item.objects.filter(project=project, external_id__in=list(seen)).values_list(
