@@ -19,21 +19,38 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
-	$(PY) manage.py migrate --noinput
+# Development targets run with DJANGO_DEBUG=1 unless the environment sets it.
+run demo migrate localnet worker: export DJANGO_DEBUG ?= 1
 
-# The embedded default: SQLite, tasks in process, the local NEAR RPC on :3030.
+migrate: install
+	$(PY) manage.py migrate --noinput --verbosity 0
+
+# The embedded default: SQLite, tasks in process, the local NEAR RPC on :3030. Development
+# mode (DJANGO_DEBUG=1) unless the environment says otherwise. The services log to
+# var/log/; the logins are printed once the web server answers.
+RUN_HOST ?= 127.0.0.1
+RUN_PORT ?= 8000
 run: migrate
 	@set -euo pipefail; \
+	logs="$${NEARLABEL_VAR_DIR:-var}/log"; mkdir -p "$$logs"; \
 	trap 'kill $$(jobs -p) 2>/dev/null || true' EXIT INT TERM; \
-	$(PY) manage.py localnet & \
-	$(PY) manage.py localnet --wait; \
-	$(PY) manage.py seed_demo; \
-	$(PY) manage.py periodic & \
-	echo "Nearlabel on http://127.0.0.1:8000/ (API docs: /api/docs/). Ctrl-C stops everything."; \
-	$(PY) -m gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 6 --access-logfile -
+	echo "Starting the local NEAR RPC, the demo data, the periodic jobs and the web server..."; \
+	$(PY) manage.py localnet >>"$$logs/localnet.log" 2>&1 & \
+	$(PY) manage.py localnet --wait || { tail -n 20 "$$logs/localnet.log"; exit 1; }; \
+	logins="$$($(PY) manage.py seed_demo --url http://$(RUN_HOST):$(RUN_PORT) 2>>"$$logs/seed.log")" \
+		|| { tail -n 20 "$$logs/seed.log"; exit 1; }; \
+	$(PY) manage.py periodic >>"$$logs/periodic.log" 2>&1 & \
+	$(PY) -m gunicorn config.wsgi --bind $(RUN_HOST):$(RUN_PORT) --workers 2 --threads 6 \
+		--access-logfile "$$logs/access.log" --error-logfile "$$logs/web.log" & \
+	web=$$!; \
+	for _ in $$(seq 150); do \
+		kill -0 $$web 2>/dev/null || { tail -n 20 "$$logs/web.log"; exit 1; }; \
+		(exec 3<>/dev/tcp/$(RUN_HOST)/$(RUN_PORT)) 2>/dev/null && break; sleep 0.2; \
+	done; \
+	echo "$$logins"; \
+	wait -n; echo "a service stopped; see $$logs/"; exit 1
 
-demo: migrate
+demo: install
 	$(PY) manage.py demo
 
 localnet: install

@@ -1,5 +1,13 @@
-"""`manage.py demo`: the whole marketplace loop, headless, on an in-process local chain."""
+"""`manage.py demo`: the whole marketplace loop, headless, on an in-process local chain.
 
+It runs in a database and a chain of its own, made for the run and removed after it, so
+it never adds users, projects or payouts to the app's database (whose chain it could not
+fund) and works while `make run` serves: run it as often as you like.
+"""
+
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,17 @@ from payouts.services import chain as chain_services
 from payouts.services.ledger import IN_FLIGHT_KEY, PLATFORM_FEES_KEY
 
 PLATFORM_CAPITAL = near_to_yocto("1000")
+_SANDBOXED = "NEARLABEL_DEMO_SANDBOXED"  # set in the throwaway run
+# The app's own database, broker and chain: the throwaway run must not see them.
+_APP_ONLY_SETTINGS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "NEAR_RPC_URL",
+    "NEAR_ACCOUNT_ID",
+    "NEAR_PRIVATE_KEY_FILE",
+    "NEAR_KEYS_DIR",
+    "NEAR_LOCALNET_STATE",
+)
 
 
 class Command(BaseCommand):
@@ -35,6 +54,9 @@ class Command(BaseCommand):
         parser.add_argument("--contributors", type=int, default=5)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if os.environ.get(_SANDBOXED) != "1":
+            self._run_sandboxed(options["contributors"])
+            return
         call_command("migrate", verbosity=0, interactive=False)
         celery_app.conf.task_always_eager = True  # the embedded default, whatever REDIS_URL says
         with tempfile.TemporaryDirectory(prefix="nearlabel-demo-") as directory:
@@ -54,11 +76,28 @@ class Command(BaseCommand):
                 chain_services._key_from_file.cache_clear()
                 server.shutdown()
 
+    def _run_sandboxed(self, contributors: int) -> None:
+        """Run this command again in a throwaway directory: its own SQLite database,
+        local chain and keys, tasks in process; the directory is removed afterwards."""
+        with tempfile.TemporaryDirectory(prefix="nearlabel-demo-") as directory:
+            env = {k: v for k, v in os.environ.items() if k not in _APP_ONLY_SETTINGS}
+            env.update({_SANDBOXED: "1", "NEARLABEL_VAR_DIR": directory, "DJANGO_DEBUG": "1"})
+            env.setdefault("LOG_LEVEL", "WARNING")
+            manage = Path(__file__).resolve().parents[3] / "manage.py"
+            completed = subprocess.run(  # noqa: S603  (our own manage.py, no shell)
+                [sys.executable, str(manage), "demo", "--contributors", str(contributors)],
+                env=env,
+                check=False,
+            )
+        if completed.returncode:
+            raise CommandError(f"demo failed (exit {completed.returncode})")
+
     def _run(self, server: Any, contributors: int) -> None:
         out = self.stdout
-        out.write(f"Local NEAR RPC (not NEAR) at {server.url}")
-        suffix = Payout.objects.count() + Submission.objects.count()
-        requester = user_make(f"demo-requester-{suffix}")
+        out.write(
+            f"Demo in a throwaway database and local NEAR RPC (not NEAR) at {server.url}"
+        )
+        requester = user_make("demo-requester")
         funded = project_funded_create(
             requester=requester,
             title="Review sentiment (demo)",
@@ -69,7 +108,7 @@ class Command(BaseCommand):
             f"Project {funded.project_id} funded by {funded.requester_account}: "
             f"{yocto_to_near(funded.deposit)} NEAR (tx {funded.deposit_tx})"
         )
-        workers = [contributor_make(f"demo-contributor-{suffix}-{n}") for n in range(contributors)]
+        workers = [contributor_make(f"demo-contributor-{n}") for n in range(1, contributors + 1)]
         accuracy = {w.username: 0.95 for w in workers}
         accuracy[workers[-1].username] = 0.4  # one careless contributor
         stats = contributors_label(

@@ -1,8 +1,14 @@
-"""`manage.py seed_demo`: the data `make run` starts with. Safe to run again."""
+"""`manage.py seed_demo`: the data `make run` starts with. Safe to run again.
 
+Prints the demo logins as one block on standard output (and nothing else there), so
+`make run` can show it once everything is up; progress goes to the log.
+"""
+
+import logging
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from labeling.models import Project
@@ -11,11 +17,18 @@ from payouts.models import NearAccount
 from payouts.money import near_to_yocto
 from payouts.services.chain import localnet_platform_bootstrap
 
+log = logging.getLogger(__name__)
+
 CONTRIBUTORS = 3
 
 
 class Command(BaseCommand):
     help = "Create a demo requester, a funded classification project and contributor logins."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--url", default="http://127.0.0.1:8000", help="where the app is served, for the block"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         localnet_platform_bootstrap(capital=near_to_yocto("1000"))
@@ -28,14 +41,36 @@ class Command(BaseCommand):
                 reward_near="0.05",
                 answers_per_item=3,
             )
-            self.stdout.write(f"Funded project {funded.project_id} ({funded.requester_account}).")
-        self.stdout.write("Logins (reset at every start):")
-        self.stdout.write(f"  requester    demo-requester / {password}")
+            log.info("funded demo project %s from %s", funded.project_id, funded.requester_account)
+        contributors = []
         for n in range(1, CONTRIBUTORS + 1):
             name = f"demo-contributor-{n}"
             if NearAccount.objects.filter(user__username=name).exists():
                 user_make(name, password)
             else:
                 contributor_make(name, password)
-            self.stdout.write(f"  contributor  {name} / {password}")
-        self.stdout.write("API tokens: POST /api/auth/token with username and password.")
+            contributors.append(name)
+        url = options["url"].rstrip("/")
+        rule = "=" * 72
+        lines = [
+            rule,
+            f"Nearlabel is running at {url}/",
+            f"  API and its docs: {url}/api/docs/    admin: {url}/admin/",
+        ]
+        if settings.NEAR_IS_LOCALNET:
+            lines.append(
+                f"  Chain: the project's LOCAL test chain at {settings.NEAR_RPC_URL} (not NEAR;"
+                " no real NEAR moves)"
+            )
+        lines += [
+            "",
+            "Demo logins (passwords change at every start):",
+            f"  requester    demo-requester / {password}",
+            *(f"  contributor  {name} / {password}" for name in contributors),
+            "",
+            f"  API token:  curl -d username=demo-requester -d password={password} "
+            f"{url}/api/auth/token",
+            f"  Ctrl-C stops everything; logs are in {settings.VAR_DIR / 'log'}/.",
+            rule,
+        ]
+        self.stdout.write("\n".join(lines))
