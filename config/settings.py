@@ -180,6 +180,13 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Celery beat: sweeps that finish work whose task was lost ----------------
+CELERY_BEAT_SCHEDULE["payouts-auto-sweep"] = {
+    # Automatic payouts whose payout_auto_task never ran (see payouts_auto_sweep).
+    "task": "payouts.tasks.payouts_auto_sweep_task",
+    "schedule": 60.0,
+}
+
 # --- NEAR -------------------------------------------------------------------
 # Unset NEAR_RPC_URL means the project's own local NEAR RPC (`manage.py localnet`),
 # which is not NEAR: every page says so.

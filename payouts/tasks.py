@@ -61,3 +61,11 @@ def deposits_recheck_task() -> dict[str, int]:
     from payouts.services.deposits import deposits_recheck
 
     return deposits_recheck()
+
+
+@app.task(acks_late=True)
+def payouts_auto_sweep_task() -> int:
+    """Periodic: automatic payouts whose task was lost (e.g. the broker was down)."""
+    from payouts.services.earnings import payouts_auto_sweep
+
+    return payouts_auto_sweep()

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from labeling.services.quality import items_resolve_stale
 from labeling.services.queue import assignments_expire
 from payouts.services.deposits import deposits_recheck
+from payouts.services.earnings import payouts_auto_sweep
 from payouts.services.payouts import payouts_reconcile
 
 log = logging.getLogger(__name__)
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, recheck pending "
-        "deposits, reconcile payouts."
+        "deposits, reconcile payouts, make automatic payouts whose task was lost."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -34,6 +35,7 @@ class Command(BaseCommand):
                 items_resolve_stale,
                 deposits_recheck,
                 payouts_reconcile,
+                payouts_auto_sweep,
             ):
                 try:
                     job()
