@@ -187,6 +187,29 @@ CELERY_BEAT_SCHEDULE["payouts-auto-sweep"] = {
     "schedule": 60.0,
 }
 
+# --- Celery: a broker that is down or silent --------------------------------
+# Tasks are sent after commit by config.enqueue.enqueue_on_commit, inside the request
+# that did the work. A send that fails is logged and the periodic sweeps do the work,
+# so a dead broker must cost the request a few seconds at most. Without timeouts a
+# broker that accepts TCP but never answers (failover, a stuck proxy, a full Redis)
+# holds a publish forever; a refused connection fails at once.
+BROKER_TIMEOUT = float(os.environ.get("BROKER_TIMEOUT", "3"))  # seconds
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    # Also bounds a worker's BRPOP, which waits up to 1 s (kombu's brpop_timeout).
+    "socket_timeout": max(BROKER_TIMEOUT, 2.0),
+}
+# After a connection error, two more tries 0.2 s apart (Celery's default: three, up to
+# 1 s apart); a send that still fails is left to the sweeps.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+
 # --- NEAR -------------------------------------------------------------------
 # Unset NEAR_RPC_URL means the project's own local NEAR RPC (`manage.py localnet`),
 # which is not NEAR: every page says so.

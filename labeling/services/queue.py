@@ -14,7 +14,6 @@ database's write lock from its first statement, so claims run one at a time.
 import logging
 import time
 import uuid
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -22,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from labeling.errors import (
     AssignmentClosedError,
     AssignmentExpiredError,
@@ -30,6 +30,7 @@ from labeling.errors import (
 )
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
+from labeling.tasks import item_resolve_task
 
 log = logging.getLogger(__name__)
 
@@ -299,17 +300,11 @@ def assignment_submit(
                 ],
             )
             if cursor.rowcount:
-                transaction.on_commit(partial(_enqueue_resolve, assignment.item_id))
+                enqueue_on_commit(item_resolve_task, assignment.item_id)
     if expired:
         assignment_expire_if_due(assignment_id=assignment.pk)
         raise AssignmentExpiredError("The reservation expired; take the next item.")
     return submission
-
-
-def _enqueue_resolve(item_id: int) -> None:
-    from labeling.tasks import item_resolve_task
-
-    item_resolve_task.delay(item_id)
 
 
 def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:

@@ -3,7 +3,6 @@ paying balances out automatically once they cross the threshold."""
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,6 +10,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from config.errors import ApplicationError
 from payouts.models import Journal, JournalLine, LedgerAccount, Payout
 from payouts.money import near_to_yocto
@@ -21,6 +21,7 @@ from payouts.services.ledger import (
     journal_post,
     platform_fees_account,
 )
+from payouts.tasks import payout_auto_task
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +47,8 @@ def earning_credit(
             memo=f"accepted {reference}",
         )
     if created and settings.AUTO_PAYOUT_NEAR:
-        transaction.on_commit(partial(_enqueue_auto_payout, user_id))
+        enqueue_on_commit(payout_auto_task, user_id)
     return created
-
-
-def _enqueue_auto_payout(user_id: int) -> None:
-    from payouts.tasks import payout_auto_task
-
-    payout_auto_task.delay(user_id)
 
 
 def payout_auto(*, user_id: int) -> Payout | None:

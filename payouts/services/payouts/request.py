@@ -1,12 +1,12 @@
 """Requesting a payout: debit the earnings and create the payout in one transaction."""
 
 import logging
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from config.enqueue import enqueue_on_commit
 from payouts.errors import (
     NearAccountMissingError,
     NearAccountUnverifiedError,
@@ -16,6 +16,7 @@ from payouts.models import Journal, NearAccount, Payout
 from payouts.money import near_to_yocto, yocto_to_near
 from payouts.services.ledger import earnings_account, in_flight_account, journal_post
 from payouts.services.payouts.base import payout_event_record
+from payouts.tasks import payout_send_task
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,6 @@ def payout_request(*, user: AbstractBaseUser, amount: int) -> Payout:
         payout_event_record(
             payout, from_status="", detail=f"{yocto_to_near(amount)} NEAR requested"
         )
-        transaction.on_commit(partial(_enqueue_send, payout.pk))
+        enqueue_on_commit(payout_send_task, payout.pk)
     log.info("payout %s of %s yocto requested by user %s", payout.public_id, amount, user.pk)
     return payout
-
-
-def _enqueue_send(payout_id: int) -> None:
-    from payouts.tasks import payout_send_task
-
-    payout_send_task.delay(payout_id)
