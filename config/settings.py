@@ -252,7 +252,8 @@ NEAR_AUTH_CHALLENGE_SECONDS = int(os.environ.get("NEAR_AUTH_CHALLENGE_SECONDS", 
 PLATFORM_FEE_BPS = int(os.environ.get("PLATFORM_FEE_BPS", "1000"))  # basis points of a reward
 MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR string
 # A balance reaching this (decimal NEAR) is paid out automatically; empty turns it off.
-AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", "1")
+# The default is the smallest payout: accepted work is paid within seconds.
+AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", MIN_PAYOUT_NEAR)
 PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
 
 LOGGING = {
