@@ -180,11 +180,16 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# --- Celery beat: sweeps that finish work whose task was lost ----------------
+# --- Celery beat: sweeps (work whose task was lost) and purges --------------
 CELERY_BEAT_SCHEDULE["payouts-auto-sweep"] = {
     # Automatic payouts whose payout_auto_task never ran (see payouts_auto_sweep).
     "task": "payouts.tasks.payouts_auto_sweep_task",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
+    # Sign-in challenges an hour past their expiry (anyone may create them).
+    "task": "payouts.tasks.auth_challenges_purge_task",
+    "schedule": 300.0,
 }
 
 # --- Celery: a broker that is down or silent --------------------------------

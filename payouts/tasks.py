@@ -69,3 +69,11 @@ def payouts_auto_sweep_task() -> int:
     from payouts.services.earnings import payouts_auto_sweep
 
     return payouts_auto_sweep()
+
+
+@app.task(acks_late=True)
+def auth_challenges_purge_task() -> int:
+    """Periodic: delete long-expired sign-in challenges. Idempotent."""
+    from payouts.services.auth import auth_challenges_purge
+
+    return auth_challenges_purge()
