@@ -218,10 +218,19 @@ class Payout(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The client's Idempotency-Key (config.idempotency), written in the transaction
+    # that debits the balance: one payout per user and key, whatever crashes or races.
+    idempotency_key = models.CharField(max_length=255, blank=True)  # "": none
+    request_fingerprint = models.CharField(max_length=64, blank=True)  # sha256 hex
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="payout_unique_user_idempotency_key",
+            ),
             models.UniqueConstraint(
                 fields=["signing_key", "nonce"],
                 condition=Q(nonce__isnull=False),

@@ -1,7 +1,8 @@
 from typing import Any
 
 from django.contrib.auth import login
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.parsers import JSONParser
@@ -10,6 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key_from_request,
+    mark_replayed,
+)
 from payouts import selectors
 from payouts.api.serializers import (
     AuthChallengeSerializer,
@@ -29,7 +35,7 @@ from payouts.services.auth import (
     near_signin,
     nonce_to_wire,
 )
-from payouts.services.payouts import payout_request
+from payouts.services.payouts import payout_request_once
 
 
 def _proof(data: dict[str, Any]) -> NearProof:
@@ -128,10 +134,29 @@ class MyPayoutsView(APIView):
         payouts = selectors.payouts_of_user(user=request.user)[:200]
         return Response(PayoutSerializer(payouts, many=True).data)
 
-    @extend_schema(request=PayoutRequestSerializer, responses={201: PayoutSerializer})
+    @extend_schema(
+        request=PayoutRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: PayoutSerializer,
+            422: OpenApiResponse(
+                description=_("`idempotency_key_reused`: the key was used for another amount.")
+            ),
+        },
+        description=_(
+            "Withdraw earnings to your proven NEAR account. Send an `Idempotency-Key` to "
+            "retry safely: a repeat answers the same payout, never a second one."
+        ),
+    )
     def post(self, request: Request) -> Response:
+        idempotency_key = idempotency_key_from_request(request)
         serializer = PayoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payout = payout_request(user=request.user, amount=serializer.validated_data["amount"])
+        payout, created = payout_request_once(
+            user=request.user,
+            amount=serializer.validated_data["amount"],
+            idempotency_key=idempotency_key,
+        )
         payout.refresh_from_db()  # in embedded mode the send already ran on commit
-        return Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+        response = Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+        return mark_replayed(response, created=created)
