@@ -32,7 +32,7 @@ def test_schema_lists_the_api(client) -> None:
     assert amount["type"] == "string"
 
 
-@pytest.mark.parametrize("path", ["/api/me/payouts"])
+@pytest.mark.parametrize("path", ["/api/me/payouts", "/api/projects/{project_id}/deposits/"])
 def test_money_moving_posts_document_the_idempotency_key(client, path: str) -> None:
     schema = yaml.safe_load(client.get("/api/schema/").content)
     parameters = schema["paths"][path]["post"]["parameters"]
