@@ -16,6 +16,7 @@ from config.idempotency import (
     idempotency_key_from_request,
     mark_replayed,
 )
+from config.throttling import ScopedThrottle
 from labeling import selectors
 from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
 from marketplace.services.exports import project_export_jsonl
@@ -51,6 +52,10 @@ class ItemImportView(APIView):
 
 
 class DepositCreateView(APIView):
+    # Each deposit is looked up on chain during the request: limited per user.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "deposit"
+
     @extend_schema(
         request=DepositCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -16,6 +17,7 @@ from config.idempotency import (
     idempotency_key_from_request,
     mark_replayed,
 )
+from config.throttling import ClientIpThrottle, UsernameThrottle
 from payouts import selectors
 from payouts.api.serializers import (
     AuthChallengeSerializer,
@@ -50,11 +52,21 @@ def _proof(data: dict[str, Any]) -> NearProof:
     )
 
 
+class AuthTokenView(ObtainAuthToken):
+    """An API token for a username and password, limited per client IP and per username."""
+
+    throttle_classes = [ClientIpThrottle, UsernameThrottle]
+    throttle_scope = "auth_token"
+    throttle_username_scope = "auth_token_username"
+
+
 class AuthChallengeView(APIView):
     """A nonce to sign with NEP-413, for signing in or proving an account to link."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes = [ClientIpThrottle]
+    throttle_scope = "auth_near_challenge"
 
     @extend_schema(request=None, responses={201: AuthChallengeSerializer})
     def post(self, request: Request) -> Response:
@@ -73,6 +85,8 @@ class NearSigninView(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes = [ClientIpThrottle]
+    throttle_scope = "auth_near_verify"
     # JSON only: a cross-site HTML form cannot post here and log a browser in.
     parser_classes = [JSONParser]
 
