@@ -180,6 +180,99 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Celery beat: sweeps (work whose task was lost) and purges --------------
+CELERY_BEAT_SCHEDULE["payouts-auto-sweep"] = {
+    # Automatic payouts whose payout_auto_task never ran (see payouts_auto_sweep).
+    "task": "payouts.tasks.payouts_auto_sweep_task",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
+    # Sign-in challenges an hour past their expiry (anyone may create them).
+    "task": "payouts.tasks.auth_challenges_purge_task",
+    "schedule": 300.0,
+}
+
+# --- Celery: a broker that is down or silent --------------------------------
+# Tasks are sent after commit by config.enqueue.enqueue_on_commit, inside the request
+# that did the work. A send that fails is logged and the periodic sweeps do the work,
+# so a dead broker must cost the request a few seconds at most. Without timeouts a
+# broker that accepts TCP but never answers (failover, a stuck proxy, a full Redis)
+# holds a publish forever; a refused connection fails at once.
+BROKER_TIMEOUT = float(os.environ.get("BROKER_TIMEOUT", "3"))  # seconds
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "socket_connect_timeout": BROKER_TIMEOUT,
+    # Also bounds a worker's BRPOP, which waits up to 1 s (kombu's brpop_timeout).
+    "socket_timeout": max(BROKER_TIMEOUT, 2.0),
+}
+# After a connection error, two more tries 0.2 s apart (Celery's default: three, up to
+# 1 s apart); a send that still fails is left to the sweeps.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+
+# --- Caches and rate limits ------------------------------------------------
+# Rate-limit counters (config/throttling.py) must be shared by every process serving
+# requests. With REDIS_URL: Redis (under its own key prefix, beside the broker's
+# queues). Without it, files in $NEARLABEL_VAR_DIR/cache: shared by the gunicorn
+# workers of `make run` (one machine, like its SQLite database), nothing to create or
+# run; a local-memory cache would give each worker its own counters, and a database
+# cache would take SQLite's one write lock on every throttled request, queueing it
+# behind the queue's transactions.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "nearlabel",
+            "OPTIONS": {
+                "socket_connect_timeout": BROKER_TIMEOUT,
+                "socket_timeout": BROKER_TIMEOUT,
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
+
+
+def env_rate(name: str, default: str) -> str | None:
+    """A rate limit from the environment: "<count>/<s|min|hour|day>"; "" or "off": none."""
+    value = os.environ.get(name, default).strip()
+    if value.lower() in {"", "off", "none"}:
+        return None
+    count, _, period = value.partition("/")
+    if not count.isdigit() or period[:1] not in {"s", "m", "h", "d"}:
+        raise ImproperlyConfigured(f"{name}={value!r}: a rate is like 10/min or 100/hour.")
+    return value
+
+
+# Per scope (config/throttling.py). Sign-in endpoints count per client IP, and password
+# sign-ins also per username, from any IP; deposits per user (each is a chain look-up).
+THROTTLE_RATES = {
+    "auth_token": env_rate("THROTTLE_AUTH_TOKEN", "10/min"),
+    "auth_token_username": env_rate("THROTTLE_AUTH_TOKEN_USERNAME", "20/hour"),
+    "auth_near_challenge": env_rate("THROTTLE_AUTH_NEAR_CHALLENGE", "30/min"),
+    "auth_near_verify": env_rate("THROTTLE_AUTH_NEAR_VERIFY", "20/min"),
+    "deposit": env_rate("THROTTLE_DEPOSIT", "30/min"),
+    "admin_login": env_rate("THROTTLE_ADMIN_LOGIN", "10/min"),
+    "admin_login_username": env_rate("THROTTLE_ADMIN_LOGIN_USERNAME", "20/hour"),
+}
+# Reverse proxies in front of the app: the client is the NUM_PROXIES-th address from
+# the right of X-Forwarded-For. 0 (the default) trusts no header and uses the peer
+# address; any other value lets clients who reach the app directly pick their IP.
+REST_FRAMEWORK["NUM_PROXIES"] = int(os.environ.get("NUM_PROXIES", "0"))
+MIDDLEWARE.append("config.throttling.AdminLoginThrottleMiddleware")
+
 # --- NEAR -------------------------------------------------------------------
 # Unset NEAR_RPC_URL means the project's own local NEAR RPC (`manage.py localnet`),
 # which is not NEAR: every page says so.
@@ -222,7 +315,8 @@ NEAR_AUTH_CHALLENGE_SECONDS = int(os.environ.get("NEAR_AUTH_CHALLENGE_SECONDS", 
 PLATFORM_FEE_BPS = int(os.environ.get("PLATFORM_FEE_BPS", "1000"))  # basis points of a reward
 MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR string
 # A balance reaching this (decimal NEAR) is paid out automatically; empty turns it off.
-AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", "1")
+# The default is the smallest payout: accepted work is paid within seconds.
+AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", MIN_PAYOUT_NEAR)
 PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
 
 LOGGING = {

@@ -147,6 +147,10 @@ class Deposit(models.Model):
     failure_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     checked_at = models.DateTimeField(null=True, blank=True)  # last look at the chain
+    # The client's Idempotency-Key (config.idempotency), written with the row (and the
+    # credit, when final): a retry finds what the first request made.
+    idempotency_key = models.CharField(max_length=255, blank=True)  # "": none
+    request_fingerprint = models.CharField(max_length=64, blank=True)  # sha256 hex
 
     class Meta:
         constraints = [
@@ -154,6 +158,11 @@ class Deposit(models.Model):
                 condition=Q(status="credited", journal__isnull=False)
                 | (~Q(status="credited") & Q(journal__isnull=True)),
                 name="deposit_journal_iff_credited",
+            ),
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="deposit_unique_user_idempotency_key",
             ),
         ]
 
@@ -218,10 +227,19 @@ class Payout(models.Model):
     signed_at = models.DateTimeField(null=True, blank=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The client's Idempotency-Key (config.idempotency), written in the transaction
+    # that debits the balance: one payout per user and key, whatever crashes or races.
+    idempotency_key = models.CharField(max_length=255, blank=True)  # "": none
+    request_fingerprint = models.CharField(max_length=64, blank=True)  # sha256 hex
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payout_amount_positive"),
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="payout_unique_user_idempotency_key",
+            ),
             models.UniqueConstraint(
                 fields=["signing_key", "nonce"],
                 condition=Q(nonce__isnull=False),

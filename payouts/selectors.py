@@ -6,7 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from payouts.fields import YoctoSum
-from payouts.models import Journal, JournalLine, LedgerAccount, NearAccount, Payout
+from payouts.models import Deposit, Journal, JournalLine, LedgerAccount, NearAccount, Payout
 from payouts.services.ledger import account_balance
 
 
@@ -55,3 +55,8 @@ def ledger_trial_balance() -> dict[str, int]:
         .order_by("account__key")
     )
     return {row["account__key"]: row["total"] for row in rows}
+
+
+def deposit_of_idempotency_key(*, user: AbstractBaseUser, key: str) -> Deposit | None:
+    """The deposit the user's earlier request with this Idempotency-Key made, if any."""
+    return Deposit.objects.filter(created_by=user, idempotency_key=key).first() if key else None

@@ -61,3 +61,19 @@ def deposits_recheck_task() -> dict[str, int]:
     from payouts.services.deposits import deposits_recheck
 
     return deposits_recheck()
+
+
+@app.task(acks_late=True)
+def payouts_auto_sweep_task() -> int:
+    """Periodic: automatic payouts whose task was lost (e.g. the broker was down)."""
+    from payouts.services.earnings import payouts_auto_sweep
+
+    return payouts_auto_sweep()
+
+
+@app.task(acks_late=True)
+def auth_challenges_purge_task() -> int:
+    """Periodic: delete long-expired sign-in challenges. Idempotent."""
+    from payouts.services.auth import auth_challenges_purge
+
+    return auth_challenges_purge()

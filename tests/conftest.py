@@ -109,6 +109,16 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _throttle_state_cleared() -> Iterator[None]:
+    """Rate-limit counters live in the shared cache: every test starts and ends with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def chain(tmp_path: Path) -> Iterator[Chain]:
     """A fresh local chain for one test, with settings pointing the app at it."""

@@ -32,5 +32,16 @@ def test_schema_lists_the_api(client) -> None:
     assert amount["type"] == "string"
 
 
+@pytest.mark.parametrize("path", ["/api/me/payouts", "/api/projects/{project_id}/deposits/"])
+def test_money_moving_posts_document_the_idempotency_key(client, path: str) -> None:
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    parameters = schema["paths"][path]["post"]["parameters"]
+    header = next(p for p in parameters if p["name"] == "Idempotency-Key")
+    assert header["in"] == "header"
+    assert not header.get("required", False)
+    assert "Idempotent-Replayed" in header["description"]
+    assert "422" in schema["paths"][path]["post"]["responses"]
+
+
 def test_swagger_ui_is_served(client) -> None:
     assert client.get("/api/docs/").status_code == 200

@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,6 +24,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from labeling.errors import (
     AssignmentClosedError,
     AssignmentExpiredError,
@@ -34,6 +34,7 @@ from labeling.errors import (
 from labeling.locks import assignment_lock, item_lock, row_lock_sql
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
+from labeling.tasks import item_resolve_task
 
 log = logging.getLogger(__name__)
 
@@ -335,17 +336,11 @@ def assignment_submit(
                 ],
             )
             if cursor.rowcount:
-                transaction.on_commit(partial(_enqueue_resolve, assignment.item_id))
+                enqueue_on_commit(item_resolve_task, assignment.item_id)
     if expired:
         assignment_expire_if_due(assignment_id=assignment.pk)
         raise AssignmentExpiredError("The reservation expired; take the next item.")
     return submission
-
-
-def _enqueue_resolve(item_id: int) -> None:
-    from labeling.tasks import item_resolve_task
-
-    item_resolve_task.delay(item_id)
 
 
 def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:

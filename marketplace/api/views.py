@@ -1,8 +1,9 @@
 import json
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -10,6 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApplicationError
+from config.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key_from_request,
+    mark_replayed,
+)
+from config.throttling import ScopedThrottle
 from labeling import selectors
 from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
 from marketplace.services.exports import project_export_jsonl
@@ -45,22 +52,45 @@ class ItemImportView(APIView):
 
 
 class DepositCreateView(APIView):
+    # Each deposit is looked up on chain during the request: limited per user.
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "deposit"
+
     @extend_schema(
-        request=DepositCreateSerializer, responses={201: DepositSerializer, 202: DepositSerializer}
+        request=DepositCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: DepositSerializer,
+            202: DepositSerializer,
+            422: OpenApiResponse(
+                description=_(
+                    "`idempotency_key_reused`: the key was used for another deposit request."
+                )
+            ),
+        },
+        description=_(
+            "Credit a NEAR transfer to the project's escrow, by transaction hash: 201 once "
+            "credited, 202 while the chain has not finalised it. With an `Idempotency-Key`, "
+            "a repeat answers the same deposit in its current state."
+        ),
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        idempotency_key = idempotency_key_from_request(request)
         serializer = DepositCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        deposit = project_deposit(
+        deposit, created = project_deposit(
             project=project,
             user=request.user,
             tx_hash=serializer.validated_data["tx_hash"],
             sender_account_id=serializer.validated_data.get("sender_account_id"),
+            idempotency_key=idempotency_key,
         )
         # 201 once credited; 202 while the chain has not finalised it yet.
         code = status.HTTP_201_CREATED if deposit.status == "credited" else status.HTTP_202_ACCEPTED
-        return Response(DepositSerializer(deposit).data, status=code)
+        return mark_replayed(
+            Response(DepositSerializer(deposit).data, status=code), created=created
+        )
 
 
 class ProjectExportView(APIView):

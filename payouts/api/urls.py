@@ -1,10 +1,9 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 
 from payouts.api import views
 
 urlpatterns = [
-    path("auth/token", obtain_auth_token, name="auth-token"),
+    path("auth/token", views.AuthTokenView.as_view(), name="auth-token"),
     path("auth/near/challenge", views.AuthChallengeView.as_view(), name="auth-near-challenge"),
     path("auth/near/verify", views.NearSigninView.as_view(), name="auth-near-verify"),
     path("me/", views.MeView.as_view(), name="me"),

@@ -1,15 +1,23 @@
 from typing import Any
 
 from django.contrib.auth import login
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.idempotency import (
+    IDEMPOTENCY_KEY_PARAMETER,
+    idempotency_key_from_request,
+    mark_replayed,
+)
+from config.throttling import ClientIpThrottle, UsernameThrottle
 from payouts import selectors
 from payouts.api.serializers import (
     AuthChallengeSerializer,
@@ -29,7 +37,7 @@ from payouts.services.auth import (
     near_signin,
     nonce_to_wire,
 )
-from payouts.services.payouts import payout_request
+from payouts.services.payouts import payout_request_once
 
 
 def _proof(data: dict[str, Any]) -> NearProof:
@@ -44,11 +52,21 @@ def _proof(data: dict[str, Any]) -> NearProof:
     )
 
 
+class AuthTokenView(ObtainAuthToken):
+    """An API token for a username and password, limited per client IP and per username."""
+
+    throttle_classes = [ClientIpThrottle, UsernameThrottle]
+    throttle_scope = "auth_token"
+    throttle_username_scope = "auth_token_username"
+
+
 class AuthChallengeView(APIView):
     """A nonce to sign with NEP-413, for signing in or proving an account to link."""
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes = [ClientIpThrottle]
+    throttle_scope = "auth_near_challenge"
 
     @extend_schema(request=None, responses={201: AuthChallengeSerializer})
     def post(self, request: Request) -> Response:
@@ -67,6 +85,8 @@ class NearSigninView(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
+    throttle_classes = [ClientIpThrottle]
+    throttle_scope = "auth_near_verify"
     # JSON only: a cross-site HTML form cannot post here and log a browser in.
     parser_classes = [JSONParser]
 
@@ -128,10 +148,29 @@ class MyPayoutsView(APIView):
         payouts = selectors.payouts_of_user(user=request.user)[:200]
         return Response(PayoutSerializer(payouts, many=True).data)
 
-    @extend_schema(request=PayoutRequestSerializer, responses={201: PayoutSerializer})
+    @extend_schema(
+        request=PayoutRequestSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            201: PayoutSerializer,
+            422: OpenApiResponse(
+                description=_("`idempotency_key_reused`: the key was used for another amount.")
+            ),
+        },
+        description=_(
+            "Withdraw earnings to your proven NEAR account. Send an `Idempotency-Key` to "
+            "retry safely: a repeat answers the same payout, never a second one."
+        ),
+    )
     def post(self, request: Request) -> Response:
+        idempotency_key = idempotency_key_from_request(request)
         serializer = PayoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        payout = payout_request(user=request.user, amount=serializer.validated_data["amount"])
+        payout, created = payout_request_once(
+            user=request.user,
+            amount=serializer.validated_data["amount"],
+            idempotency_key=idempotency_key,
+        )
         payout.refresh_from_db()  # in embedded mode the send already ran on commit
-        return Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+        response = Response(PayoutSerializer(payout).data, status=status.HTTP_201_CREATED)
+        return mark_replayed(response, created=created)

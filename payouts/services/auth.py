@@ -92,6 +92,28 @@ def auth_challenge_create() -> AuthChallenge:
     return challenge
 
 
+def auth_challenges_purge(*, expired_for_seconds: int = 3600, batch: int = 5000) -> int:
+    """Periodic: delete the challenges that expired over `expired_for_seconds` ago.
+
+    Returns how many were deleted; a repeat deletes nothing more. An expired challenge
+    can never be used, but anyone may create them, so they must not pile up. They
+    are kept an hour past expiry so that a late client is still told
+    auth_nonce_expired rather than auth_nonce_unknown. Deletes in batches of `batch`
+    rows, each its own short statement.
+    """
+    cutoff = timezone.now() - timedelta(seconds=expired_for_seconds)
+    deleted = 0
+    while ids := list(
+        AuthChallenge.objects.filter(expires_at__lt=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:batch]
+    ):
+        deleted += AuthChallenge.objects.filter(pk__in=ids).delete()[0]
+    if deleted:
+        log.info("purged %s expired sign-in challenges", deleted)
+    return deleted
+
+
 def _nonce_hex(proof: NearProof) -> str:
     raw = _b64decode(proof.nonce)
     if raw is None or len(raw) != NEP413_NONCE_LEN:

@@ -35,6 +35,8 @@ def deposit_credit(
     escrow_reference: str,
     tx_hash: str,
     sender_account_id: str | None = None,
+    idempotency_key: str = "",
+    request_fingerprint: str = "",
 ) -> Deposit:
     """Credit the NEAR sent by `tx_hash` to the escrow `escrow_reference`.
 
@@ -49,6 +51,8 @@ def deposit_credit(
     proven by a signature (near_account_unverified otherwise). Each
     hash is credited once, ever (a unique constraint): a repeat call answers
     deposit_already_used. Each failed check has its own code; nothing is written then.
+    `idempotency_key` and `request_fingerprint` are stored on the deposit (unique per
+    user and key; a clash is deposit_already_used too; see config.idempotency).
     """
     tx_hash = tx_hash.strip() if isinstance(tx_hash, str) else ""
     if not tx_hash_is_valid(tx_hash):
@@ -82,6 +86,8 @@ def deposit_credit(
                 escrow=escrow,
                 created_by=user,
                 checked_at=timezone.now(),
+                idempotency_key=idempotency_key,
+                request_fingerprint=request_fingerprint,
             )
             if final:
                 _deposit_book(deposit)

@@ -2,14 +2,17 @@
 paying balances out automatically once they cross the threshold."""
 
 import logging
-from functools import partial
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from config.errors import ApplicationError
-from payouts.models import Journal, Payout
+from payouts.models import Journal, JournalLine, LedgerAccount, Payout
 from payouts.money import near_to_yocto
 from payouts.services.ledger import (
     account_balance,
@@ -18,6 +21,7 @@ from payouts.services.ledger import (
     journal_post,
     platform_fees_account,
 )
+from payouts.tasks import payout_auto_task
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +47,8 @@ def earning_credit(
             memo=f"accepted {reference}",
         )
     if created and settings.AUTO_PAYOUT_NEAR:
-        transaction.on_commit(partial(_enqueue_auto_payout, user_id))
+        enqueue_on_commit(payout_auto_task, user_id)
     return created
-
-
-def _enqueue_auto_payout(user_id: int) -> None:
-    from payouts.tasks import payout_auto_task
-
-    payout_auto_task.delay(user_id)
 
 
 def payout_auto(*, user_id: int) -> Payout | None:
@@ -76,3 +74,43 @@ def payout_auto(*, user_id: int) -> Payout | None:
     except ApplicationError as exc:  # unproven account, or a concurrent withdrawal won
         log.info("no automatic payout for user %s: %s", user_id, exc.code)
         return None
+
+
+def payouts_auto_sweep(*, older_than_seconds: int = 30, within_seconds: int = 86400) -> int:
+    """Periodic: run `payout_auto` where its task may have been lost (broker down).
+
+    Looks at every user with a proven NEAR account and an earning credited between
+    `within_seconds` and `older_than_seconds` ago, after their last payout was
+    requested: exactly the users whose `payout_auto_task` may not have run yet. Returns
+    how many payouts it requested. Safe beside the tasks and itself: `payout_auto`
+    does nothing while a payout is open, and a concurrent duplicate loses on the
+    balance (insufficient_funds). An earning older than the user's last payout is not
+    looked at again, so a payout that failed on chain (and was refunded) is not
+    retried every round: the balance waits for the next earning or a withdrawal.
+    """
+    if not settings.AUTO_PAYOUT_NEAR:
+        return 0
+    now = timezone.now()
+    last_payout_at = (
+        Payout.objects.filter(user_id=OuterRef("account__user_id"))
+        .order_by("-created_at")
+        .values("created_at")[:1]
+    )
+    user_ids = (
+        JournalLine.objects.filter(
+            journal__kind=Journal.Kind.EARNING,
+            journal__created_at__lte=now - timedelta(seconds=older_than_seconds),
+            journal__created_at__gt=now - timedelta(seconds=within_seconds),
+            account__kind=LedgerAccount.Kind.EARNINGS,
+            account__user__near_account__verified_at__isnull=False,
+        )
+        .annotate(last_payout_at=Subquery(last_payout_at))
+        .filter(Q(last_payout_at__isnull=True) | Q(last_payout_at__lt=F("journal__created_at")))
+        .order_by("account__user_id")
+        .values_list("account__user_id", flat=True)
+        .distinct()
+    )
+    paid = sum(payout_auto(user_id=user_id) is not None for user_id in list(user_ids))
+    if paid:
+        log.info("automatic payouts swept: %s requested", paid)
+    return paid

@@ -49,7 +49,7 @@ def pool_dir(chain, tmp_path: Path, settings, monkeypatch) -> Path:
     directory = tmp_path / "keys"
     settings.NEAR_KEYS_DIR = str(directory)
     settings.AUTO_PAYOUT_NEAR = ""
-    monkeypatch.setattr(payout_request_module, "_enqueue_send", lambda payout_id: None)
+    monkeypatch.setattr(payout_request_module, "enqueue_on_commit", lambda task, *args: None)
     return directory
 
 

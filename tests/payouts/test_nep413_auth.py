@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 import requests
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -466,3 +467,27 @@ def test_an_unproven_claim_does_not_capture_the_signin(monkeypatch) -> None:
     response = _verify(_signed(key, _challenge()))
     assert response.json()["username"] == key.account_id
     assert response.json()["created"] is True
+
+
+def test_the_periodic_job_purges_challenges_an_hour_past_their_expiry() -> None:
+    now = timezone.now()
+    ages = {"fresh": -300, "just_expired": 60, "long_expired": 3700, "long_used": 7200}
+    for name, expired_for in ages.items():
+        challenge = auth_services.auth_challenge_create()
+        AuthChallenge.objects.filter(pk=challenge.pk).update(
+            expires_at=now - timedelta(seconds=expired_for),
+            account_id=name,
+            used_at=now if name == "long_used" else None,
+        )
+    call_command("periodic", "--once")
+    left = set(AuthChallenge.objects.values_list("account_id", flat=True))
+    assert left == {"fresh", "just_expired"}
+    assert auth_services.auth_challenges_purge() == 0  # a repeat deletes nothing more
+
+
+def test_the_purge_is_on_the_beat_schedule(settings) -> None:
+    from config.celery import app
+
+    names = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "payouts.tasks.auth_challenges_purge_task" in names
+    assert "payouts.tasks.auth_challenges_purge_task" in app.tasks

@@ -114,13 +114,15 @@ class Command(BaseCommand):
         stats = contributors_label(
             project_id=funded.project_id, contributors=workers, accuracy=accuracy
         )
-        payouts = [p for p in (withdraw_all(w) for w in workers) if p]
+        # Accepted work is paid automatically (AUTO_PAYOUT_NEAR); withdraw what is left.
+        for worker in workers:
+            withdraw_all(worker)
 
         submissions = Submission.objects.filter(assignment__project__public_id=funded.project_id)
         accepted = submissions.filter(status=Submission.Status.ACCEPTED).count()
         rejected = submissions.filter(status=Submission.Status.REJECTED).count()
         pending = submissions.filter(status=Submission.Status.PENDING).count()
-        rows = Payout.objects.filter(public_id__in=[p["id"] for p in payouts]).order_by("pk")
+        rows = Payout.objects.filter(user__in=workers).order_by("pk")
         paid = sum(p.amount for p in rows if p.status == Payout.Status.CONFIRMED)
 
         out.write(f"Items: {submissions.values('assignment__item').distinct().count()}")
@@ -137,12 +139,14 @@ class Command(BaseCommand):
             problems.append(f"{pending} answers never judged")
         if any(p.status != Payout.Status.CONFIRMED for p in rows):
             problems.append("a payout did not confirm")
+        paid_to: dict[str, int] = {}
         for payout in rows:
-            on_chain = chain_services.near_client().view_account(account_id=payout.receiver_id)
-            if int(on_chain["amount"]) != payout.amount:
+            paid_to[payout.receiver_id] = paid_to.get(payout.receiver_id, 0) + payout.amount
+        for receiver_id, amount in paid_to.items():
+            on_chain = chain_services.near_client().view_account(account_id=receiver_id)
+            if int(on_chain["amount"]) != amount:
                 problems.append(
-                    f"{payout.receiver_id} holds {on_chain['amount']} on chain, "
-                    f"ledger paid {payout.amount}"
+                    f"{receiver_id} holds {on_chain['amount']} on chain, ledger paid {amount}"
                 )
         balances = ledger_trial_balance()
         if sum(balances.values()) != 0:

@@ -11,7 +11,9 @@ from django.core.management.base import BaseCommand
 
 from labeling.services.quality import items_resolve_stale
 from labeling.services.queue import assignments_expire
+from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
+from payouts.services.earnings import payouts_auto_sweep
 from payouts.services.payouts import payouts_reconcile
 
 log = logging.getLogger(__name__)
@@ -20,7 +22,8 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, recheck pending "
-        "deposits, reconcile payouts."
+        "deposits, reconcile payouts, make automatic payouts whose task was lost, purge "
+        "expired sign-in challenges."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -34,6 +37,8 @@ class Command(BaseCommand):
                 items_resolve_stale,
                 deposits_recheck,
                 payouts_reconcile,
+                payouts_auto_sweep,
+                auth_challenges_purge,
             ):
                 try:
                     job()

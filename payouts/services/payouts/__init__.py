@@ -20,7 +20,7 @@ locks the payout row and checks its state first. No row lock is held across a ne
 call."""
 
 from payouts.services.payouts.base import PayoutOutcomeUnknownError
-from payouts.services.payouts.request import payout_request
+from payouts.services.payouts.request import payout_request, payout_request_once
 from payouts.services.payouts.settlement import (
     payout_finish,
     payout_resolve,
@@ -34,6 +34,7 @@ __all__ = [
     "PayoutOutcomeUnknownError",
     "payout_finish",
     "payout_request",
+    "payout_request_once",
     "payout_resolve",
     "payout_send",
     "payout_sign",

@@ -1,0 +1,159 @@
+"""Rate limits: sign-in, NEAR challenges, deposit look-ups and the admin login.
+
+Counters live in the default cache, which every web process shares (Redis with
+REDIS_URL, else files in $NEARLABEL_VAR_DIR/cache; see config/settings.py). Rates come
+from `settings.THROTTLE_RATES` ("10/min", "20/hour"; None turns a scope off) and are
+read on each request. A client is its IP address as DRF sees it: REMOTE_ADDR, or with
+NUM_PROXIES = n the n-th address from the right of X-Forwarded-For.
+
+A refused API request is DRF's `Throttled`: 429 with the error envelope
+(`{"error": {"code": "throttled", ...}}`) and `Retry-After`. The admin login, a Django
+view, is limited by `AdminLoginThrottleMiddleware` and answers the same way.
+
+If the cache cannot be reached, requests are let through and the failure is logged:
+the cache is the same Redis as the broker, and an outage of it should not also lock
+every user out of signing in.
+"""
+
+import hashlib
+import logging
+import math
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils.translation import gettext
+from redis.exceptions import RedisError
+from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+
+log = logging.getLogger(__name__)
+
+# What a cache backend raises when its store is unreachable: redis-py's errors for the
+# Redis cache, OSError for the file cache (a full or read-only disk).
+_CACHE_ERRORS = (RedisError, OSError)
+
+
+def _rate(scope: str) -> str | None:
+    try:
+        return settings.THROTTLE_RATES[scope]
+    except KeyError as exc:
+        raise ImproperlyConfigured(f"No rate for throttle scope {scope!r}.") from exc
+
+
+def _hashed(text: str) -> str:
+    """A cache-key-safe, fixed-length stand-in for user input (a username)."""
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _username(value: Any) -> str:
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+class ScopedThrottle(ScopedRateThrottle):
+    """DRF's ScopedRateThrottle (per user when signed in, else per client IP), with the
+    rate read from THROTTLE_RATES on each request, letting requests through (logged)
+    when the cache is unreachable."""
+
+    def get_rate(self) -> str | None:
+        return _rate(self.scope)
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except _CACHE_ERRORS:
+            log.exception("rate limit %s not checked: the cache is unreachable", self.scope)
+            return True
+
+
+class ClientIpThrottle(ScopedThrottle):
+    """Per client IP, signed in or not: for the endpoints that sign people in."""
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class UsernameThrottle(ScopedThrottle):
+    """Per username named in the request body, from any IP: password guessing spread
+    over many addresses. Scope from the view's `throttle_username_scope`."""
+
+    scope_attr = "throttle_username_scope"
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        data = request.data
+        username = _username(data.get("username") if hasattr(data, "get") else None)
+        if not username:
+            return None  # nothing to guess against; the IP limit still applies
+        return self.cache_format % {"scope": self.scope, "ident": _hashed(username)}
+
+
+class _AdminLoginThrottle(SimpleRateThrottle):
+    """A limit on POSTs to the admin login page (a Django view, not DRF)."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.rate = _rate(scope)
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+
+
+class _AdminLoginIpThrottle(_AdminLoginThrottle):
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class _AdminLoginUsernameThrottle(_AdminLoginThrottle):
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        username = _username(request.POST.get("username"))
+        if not username:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": _hashed(username)}
+
+
+def throttled_response(wait: float | None) -> JsonResponse:
+    """429 in the API's error envelope, with Retry-After (whole seconds)."""
+    seconds = max(1, math.ceil(wait or 1))
+    response = JsonResponse(
+        {
+            "error": {
+                "code": "throttled",
+                "message": gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.")
+                % {"seconds": seconds},
+            }
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
+class AdminLoginThrottleMiddleware:
+    """Limit every POST to the admin login, by client IP and by the username tried.
+
+    Every attempt counts, not only failures: the limit is checked and recorded before
+    the password is, so parallel guesses cannot slip past it. Scopes `admin_login`
+    and `admin_login_username` of THROTTLE_RATES.
+    """
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path == reverse("admin:login"):
+            for throttle in (
+                _AdminLoginIpThrottle("admin_login"),
+                _AdminLoginUsernameThrottle("admin_login_username"),
+            ):
+                try:
+                    allowed = throttle.allow_request(request, None)
+                except _CACHE_ERRORS:
+                    log.exception("admin login limit not checked: the cache is unreachable")
+                    continue
+                if not allowed:
+                    log.warning(
+                        "admin login throttled (%s) from %s",
+                        throttle.scope,
+                        throttle.get_ident(request),
+                    )
+                    return throttled_response(throttle.wait())
+        return self.get_response(request)
