@@ -45,3 +45,47 @@ def test_money_moving_posts_document_the_idempotency_key(client, path: str) -> N
 
 def test_swagger_ui_is_served(client) -> None:
     assert client.get("/api/docs/").status_code == 200
+
+
+def _operations(schema: dict):
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_every_operation_documents_its_error_answers(client) -> None:
+    """Each operation lists the error statuses the API's machinery can give it, in the
+    error envelope, with the stable codes each may carry."""
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    envelope = schema["components"]["schemas"]["Error"]
+    assert envelope["required"] == ["error"]
+    assert set(schema["components"]["schemas"]["ErrorDetail"]["required"]) == {"code", "message"}
+    for path, method, operation in _operations(schema):
+        responses = operation["responses"]
+        expected = {"500"}
+        if method == "post":
+            expected |= {"400", "413", "415"}
+        if "{" in path:
+            expected.add("404")
+        if operation.get("security") != [{}]:
+            expected |= {"401", "403"}
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for status in expected:
+            content = responses[status]["content"]["application/json"]["schema"]
+            assert content == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+            assert "Codes: `" in responses[status]["description"]
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status"),
+    [
+        ("/api/projects/{project_id}/deposits/", "post", "503"),
+        ("/api/projects/{project_id}/deposits/", "post", "429"),
+        ("/api/auth/near/verify", "post", "429"),
+        ("/api/auth/token", "post", "429"),
+        ("/api/projects/{project_id}/next", "get", "409"),
+    ],
+)
+def test_operations_document_their_own_errors(client, path, method, status) -> None:
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    assert status in schema["paths"][path][method]["responses"]

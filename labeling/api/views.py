@@ -50,6 +50,8 @@ class ProjectPublishView(APIView):
 
 
 class NextItemView(APIView):
+    error_statuses = (409,)  # project_not_active
+
     @extend_schema(responses={200: AssignmentSerializer, 204: None})
     def get(self, request: Request, project_id: str) -> Response:
         """Reserve the next item for the caller; 204 when there is none left for them."""

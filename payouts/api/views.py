@@ -83,6 +83,8 @@ class AuthChallengeView(APIView):
 class NearSigninView(APIView):
     """Sign in with a NEP-413 signature: an API token, or a session cookie."""
 
+    error_statuses = (503,)  # the key is checked on chain
+
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [ClientIpThrottle]
@@ -131,6 +133,8 @@ class MeView(APIView):
 
 class NearAccountLinkView(APIView):
     """Link the NEAR account that signed a fresh challenge (see /api/auth/near/challenge)."""
+
+    error_statuses = (503,)  # the key is checked on chain
 
     @extend_schema(request=NearProofSerializer, responses=NearAccountLinkSerializer)
     def post(self, request: Request) -> Response:

@@ -94,9 +94,7 @@ class Command(BaseCommand):
 
     def _run(self, server: Any, contributors: int) -> None:
         out = self.stdout
-        out.write(
-            f"Demo in a throwaway database and local NEAR RPC (not NEAR) at {server.url}"
-        )
+        out.write(f"Demo in a throwaway database and local NEAR RPC (not NEAR) at {server.url}")
         requester = user_make("demo-requester")
         funded = project_funded_create(
             requester=requester,

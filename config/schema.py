@@ -1,0 +1,140 @@
+"""The OpenAPI schema: every operation documents the error answers it can give.
+
+drf-spectacular documents what a view returns when it succeeds. `ApiAutoSchema` adds,
+to each operation, the error answers the API's shared machinery can give it, all in the
+one error envelope (`Error`), each with the stable codes it may carry:
+
+- 400: the body, a query parameter or a header is refused (operations that take any);
+- 401, 403: no or bad credentials; not allowed, or a session without its CSRF token
+  (operations that authenticate);
+- 404: an id in the path names nothing the caller may see (operations with path ids);
+- 409: the state does not allow it now (operations that change state);
+- 413, 415: the body is too large, or not of a type taken (operations with a body);
+- 422: an `Idempotency-Key` reused for another request (operations taking the header);
+- 429: rate-limited, `Retry-After` says when to try again (throttled views);
+- 500: a bug, logged and never detailed (every operation);
+- 503: the NEAR RPC did not answer (views whose `error_statuses` name it).
+
+A view adds statuses its service can give with an `error_statuses` class attribute
+(e.g. `error_statuses = (409, 503)`).
+"""
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+# The stable codes each status may carry (docs/ARCHITECTURE.md, "Errors").
+ERROR_CODES: dict[int, tuple[str, ...]] = {
+    400: (
+        "invalid",
+        "malformed_request",
+        "import_invalid",
+        "import_format_unknown",
+        "import_empty",
+        "export_format_unknown",
+        "label_config_invalid",
+        "answer_invalid",
+        "near_account_invalid",
+        "payout_below_minimum",
+        "deposit_hash_invalid",
+        "deposit_unknown",
+        "deposit_wrong_sender",
+        "deposit_failed",
+        "deposit_wrong_receiver",
+        "deposit_empty",
+        "idempotency_key_invalid",
+        "auth_nonce_unknown",
+        "auth_nonce_expired",
+        "auth_nonce_used",
+        "auth_wrong_recipient",
+        "auth_message_mismatch",
+        "auth_signature_invalid",
+        "auth_key_not_full_access",
+        "auth_key_not_found",
+    ),
+    401: ("not_authenticated", "authentication_failed"),
+    403: ("permission_denied", "auth_user_inactive"),
+    404: ("not_found", "project_not_found", "assignment_not_found"),
+    409: (
+        "conflict",
+        "project_not_funded",
+        "project_state_invalid",
+        "project_not_active",
+        "assignment_expired",
+        "assignment_closed",
+        "insufficient_funds",
+        "near_account_missing",
+        "near_account_unverified",
+        "near_account_taken",
+    ),
+    413: ("request_too_large",),
+    415: ("unsupported_media_type",),
+    422: ("idempotency_key_reused",),
+    429: ("throttled",),
+    500: ("internal_error",),
+    503: ("chain_unavailable",),
+}
+
+_DESCRIPTIONS: dict[int, Any] = {
+    400: _("The request is refused; `error.code` says why."),
+    401: _("Sign in first: no or bad credentials."),
+    403: _("Not allowed."),
+    404: _("Not found, or not yours to see."),
+    409: _("Not possible in the current state."),
+    413: _("The body is larger than this operation takes."),
+    415: _("The body's content type is not one this operation takes."),
+    422: _("The Idempotency-Key was used for a different request."),
+    429: _("Too many requests; try again after Retry-After seconds."),
+    500: _("An error on our side; it is logged."),
+    503: _("The NEAR RPC did not answer; try again."),
+}
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text=_("Stable and machine-readable: branch on this."))
+    message = serializers.CharField(help_text=_("For people; its wording may change."))
+    details = serializers.JSONField(
+        required=False, help_text=_("Field errors or facts about the refusal, when there are.")
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class ApiAutoSchema(AutoSchema):
+    """drf-spectacular's AutoSchema, plus the error answers of every operation."""
+
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status in sorted(self._error_statuses()):
+            response = self._get_response_for_code(ErrorSerializer, str(status))
+            codes = ", ".join(f"`{code}`" for code in ERROR_CODES[status])
+            response["description"] = f"{_DESCRIPTIONS[status]} Codes: {codes}."
+            responses.setdefault(str(status), response)
+        return responses
+
+    def _error_statuses(self) -> set[int]:
+        view = self.view
+        statuses = {500}
+        has_body = self.method in ("POST", "PUT", "PATCH")
+        parameters = self._get_parameters()
+        if has_body or any(p.get("in") in ("query", "header") for p in parameters):
+            statuses.add(400)
+        if has_body:
+            statuses |= {409, 413, 415}
+        if view.get_authenticators():
+            # Credentials sent are checked even where none are needed.
+            statuses |= {401, 403}
+        if "{" in self.path:
+            statuses.add(404)
+        if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in parameters):
+            statuses.add(422)
+        if view.get_throttles():
+            statuses.add(429)
+        statuses |= set(getattr(view, "error_statuses", ()))
+        return statuses
