@@ -616,8 +616,7 @@ def test_journal_replay_after_crash(tmp_path: Path) -> None:
     state = chain.rpc("sandbox_state", {})
     # Crash: no final snapshot; the snapshot on disk predates both changes.
     assert json.loads(state_path.read_text())["seq"] == 0
-    chain._journal.close()
-    chain._lock_file.close()
+    chain.state.abandon()
     with chain.journal_path.open("a") as journal:
         journal.write('{"seq": 3, "torn')  # a half-written line from the crash
 
