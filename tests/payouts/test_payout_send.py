@@ -218,13 +218,32 @@ def test_not_enough_balance_keeps_the_same_transaction(chain, earner) -> None:
 
 
 def test_payout_is_confirmed_only_once_final(chain, earner) -> None:
-    chain.client.sandbox("sandbox_set_finality", {"blocks": 2})
+    """Held non-final: the FINAL send times out, reconciliation waits (no re-broadcast, no
+    new signature) and books it once blocks make it final."""
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 2, "produce_empty_blocks": False})
     payout = payout_request(user=earner, amount=ONE)
-    with pytest.raises(PayoutOutcomeUnknownError):
+    with pytest.raises(PayoutOutcomeUnknownError, match="TIMEOUT_ERROR"):
         payout_send(payout_id=payout.pk)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.SUBMITTED
-    assert payouts_reconcile(older_than_seconds=0) == {"unknown": 1}  # known, not final
+    assert len(_chain_transfers_to(chain, payout.receiver_id)) == 1  # on chain, not final
+    assert payouts_reconcile(older_than_seconds=0) == {"submitted": 1}  # known, not final
+    payout.refresh_from_db()
+    assert payout.attempts == 1  # waited: not sent again
+    assert "not final" in payout.last_error
     chain.client.sandbox("sandbox_fast_forward", {"delta_height": 2})
     assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
     _assert_paid_once(chain, payout)
+    assert payout.signatures == 1
+
+
+def test_payout_send_waits_for_finality_while_blocks_come(chain, earner) -> None:
+    """Under a finality lag the FINAL send waits while the chain produces blocks, and the
+    payout is confirmed by the send itself."""
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 3})
+    payout = payout_send(payout_id=payout_request(user=earner, amount=ONE).pk)
+    assert payout.status == Payout.Status.CONFIRMED
+    _assert_paid_once(chain, payout)
+    [transfer] = _chain_transfers_to(chain, payout.receiver_id)
+    head = chain.client.latest_block(finality="optimistic")["header"]["height"]
+    assert head >= transfer["block_height"] + 3

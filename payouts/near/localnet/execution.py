@@ -357,8 +357,43 @@ def tx_record(
     }
 
 
-def tx_execution_status(state: ChainState, record: TxRecord, *, finality_blocks: int) -> str:
-    """The TxExecutionStatus of an applied transaction: FINAL once its block is final
-    (``finality_blocks`` behind the head), EXECUTED_OPTIMISTIC before."""
-    final = state.head_height - record["height"] >= finality_blocks
-    return "FINAL" if final else "EXECUTED_OPTIMISTIC"
+# --- status levels ----------------------------------------------------------------------
+#
+# core/primitives/src/views.rs ``TxExecutionStatus``, weakest first. nearcore computes the
+# level of an executed transaction in chain/client/src/view_client_actor.rs
+# ``get_tx_execution_status`` from the finality of the blocks holding its outcomes: INCLUDED
+# (its block not final, receipts pending), EXECUTED_OPTIMISTIC (receipts done, not final),
+# INCLUDED_FINAL, EXECUTED, FINAL (every outcome block final). Here the transaction and its
+# receipts execute in one block, so a transaction is EXECUTED_OPTIMISTIC until that block is
+# final and FINAL after; the other levels never occur.
+
+TX_STATUS_LEVELS = (
+    "NONE",
+    "INCLUDED",
+    "EXECUTED_OPTIMISTIC",
+    "INCLUDED_FINAL",
+    "EXECUTED",
+    "FINAL",
+)
+
+# chain/jsonrpc/src/lib.rs ``tx_execution_status_meets_expectations``: which actual levels
+# satisfy a request's ``wait_until``. Not a total order: INCLUDED_FINAL is not met by
+# EXECUTED_OPTIMISTIC, nor EXECUTED_OPTIMISTIC by INCLUDED_FINAL.
+_MEETS: dict[str, frozenset[str]] = {
+    "NONE": frozenset(TX_STATUS_LEVELS),
+    "INCLUDED": frozenset(TX_STATUS_LEVELS) - {"NONE"},
+    "EXECUTED_OPTIMISTIC": frozenset({"EXECUTED_OPTIMISTIC", "EXECUTED", "FINAL"}),
+    "INCLUDED_FINAL": frozenset({"INCLUDED_FINAL", "EXECUTED", "FINAL"}),
+    "EXECUTED": frozenset({"EXECUTED", "FINAL"}),
+    "FINAL": frozenset({"FINAL"}),
+}
+
+
+def tx_status_meets(expected: str, actual: str) -> bool:
+    """Whether a transaction at level ``actual`` answers a wait for ``expected``."""
+    return actual in _MEETS[expected]
+
+
+def tx_execution_status(record: TxRecord, *, final_height: int) -> str:
+    """The TxExecutionStatus of an applied transaction, given the last final block."""
+    return "FINAL" if record["height"] <= final_height else "EXECUTED_OPTIMISTIC"

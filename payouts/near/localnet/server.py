@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from payouts.near.localnet.errors import HTTP_LENGTH_REQUIRED, HTTP_NOT_FOUND, HTTP_OK
-from payouts.near.localnet.node import LocalNet
+from payouts.near.localnet.node import DEFAULT_BLOCK_INTERVAL, DEFAULT_POLLING_TIMEOUT, LocalNet
 from payouts.near.localnet.state import DEFAULT_VALIDITY_PERIOD
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, payload: Any) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        # A call that waited may find its connection cut by a shutdown meanwhile.
+        with contextlib.suppress(OSError):
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length")
@@ -64,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.delay:
             time.sleep(reply.delay)
         if reply.drop:
-            # The change is applied and persisted; the client just never hears about it.
+            # Cut the connection without an answer (the fault says whether anything applied).
             self.close_connection = True
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -152,16 +154,22 @@ def localnet_serve(
     port: int = 0,
     transaction_validity_period: int = DEFAULT_VALIDITY_PERIOD,
     fsync: bool = True,
+    polling_timeout: float = DEFAULT_POLLING_TIMEOUT,
+    block_interval: float = DEFAULT_BLOCK_INTERVAL,
 ) -> LocalNetServer:
     """Load (or create) the chain at ``state_path`` and serve it on a background thread.
 
-    ``port=0`` picks a free port (see ``.url``). Raises LocalNetStateError if the state is
-    corrupt or already served by another process, OSError if the address is taken.
+    ``port=0`` picks a free port (see ``.url``). ``polling_timeout``: seconds a call waiting
+    for a transaction polls before TIMEOUT_ERROR (nearcore's 10 s); ``block_interval``:
+    seconds between the blocks produced while one waits. Raises LocalNetStateError if the
+    state is corrupt or already served by another process, OSError if the address is taken.
     """
     chain = LocalNet(
         state_path=state_path,
         transaction_validity_period=transaction_validity_period,
         fsync=fsync,
+        polling_timeout=polling_timeout,
+        block_interval=block_interval,
     )
     try:
         httpd = _HTTPServer((host, port), chain)
@@ -190,6 +198,8 @@ def localnet_run(
     host: str = "127.0.0.1",
     port: int = 3030,
     transaction_validity_period: int = DEFAULT_VALIDITY_PERIOD,
+    polling_timeout: float = DEFAULT_POLLING_TIMEOUT,
+    block_interval: float = DEFAULT_BLOCK_INTERVAL,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM, then save state and return."""
     server = localnet_serve(
@@ -197,6 +207,8 @@ def localnet_run(
         host=host,
         port=port,
         transaction_validity_period=transaction_validity_period,
+        polling_timeout=polling_timeout,
+        block_interval=block_interval,
     )
     stop = threading.Event()
 
@@ -229,6 +241,18 @@ def main(argv: list[str] | None = None) -> None:
         default=DEFAULT_VALIDITY_PERIOD,
         help="blocks a transaction's block_hash stays valid",
     )
+    parser.add_argument(
+        "--polling-timeout",
+        type=float,
+        default=DEFAULT_POLLING_TIMEOUT,
+        help="seconds a call waiting for a transaction polls before TIMEOUT_ERROR",
+    )
+    parser.add_argument(
+        "--block-interval",
+        type=float,
+        default=DEFAULT_BLOCK_INTERVAL,
+        help="seconds between the empty blocks produced while a call waits",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     localnet_run(
@@ -236,4 +260,6 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         transaction_validity_period=args.validity_period,
+        polling_timeout=args.polling_timeout,
+        block_interval=args.block_interval,
     )

@@ -2,9 +2,10 @@
 
 Nothing here knows JSON-RPC or validation; callers hold the node's lock around every use.
 
-Blocks: every change (a transaction, a faucet grant, a key, a fast-forward) produces a new
-head. Block hashes are ``base58(sha256(chain seed || height))``, so a height's hash never
-changes and only the recent window (``transaction_validity_period`` blocks) is indexed by hash.
+Blocks: every change (a transaction, a faucet grant, a key, a fast-forward, an empty block
+the node produces while a call waits) produces a new head. Block hashes are
+``base58(sha256(chain seed || height))``, so a height's hash never changes and only the
+recent window (``transaction_validity_period`` blocks) is indexed by hash.
 
 Persistence: a JSON snapshot, written atomically (temp file + fsync + ``os.replace``), plus an
 append-only journal with one fsynced JSON line per change, folded into the snapshot every
@@ -149,6 +150,8 @@ class ChainState:
         self._seq = 0  # number of the last applied change
         self._journal_lines = 0
         self._journal: IO[str] | None = None
+        # Called after every committed change (each one a new head), under the node's lock.
+        self.on_change: Callable[[], None] | None = None
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = self._lock_acquire()
         try:
@@ -316,6 +319,8 @@ class ChainState:
         self._journal_lines += 1
         if self._journal_lines >= self._compact_every:
             self._snapshot_write()
+        if self.on_change is not None:
+            self.on_change()
 
     def close(self) -> None:
         """Write a final snapshot and release the state lock. Repeat calls do nothing."""
