@@ -1,6 +1,7 @@
 """The local RPC answers `tx`, `EXPERIMENTAL_tx_status` and the sends as nearcore's
 `tx_status_fetch` does: it polls until the transaction meets `wait_until`, answers
-TIMEOUT_ERROR after the polling timeout, and UNKNOWN_TRANSACTION only when asked not to wait."""
+TIMEOUT_ERROR after the polling timeout, and UNKNOWN_TRANSACTION only when asked not to wait;
+plus the faults that model a transaction that never landed."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import base58
 import pytest
 
 from payouts.near import keys
-from payouts.near.client import NearClient, NearRpcError, TxStatus
+from payouts.near.client import NearClient, NearRpcError, NearTransportError, TxStatus
 from payouts.near.localnet import LocalNet, LocalNetServer
 
 from .conftest import NEAR, POLLING_TIMEOUT
@@ -293,3 +294,143 @@ def test_shutdown_ends_waiting_calls(tmp_path: Path) -> None:
     waiter.join(timeout=5)
     assert not waiter.is_alive()
     assert outcome[0].payload["error"]["name"] == "INTERNAL_ERROR"
+
+
+# --- faults ----------------------------------------------------------------------------
+
+
+def test_fault_key_used_elsewhere_consumes_the_nonce_for_real(
+    near: NearClient, alice: keys.NearKey
+) -> None:
+    near.sandbox("sandbox_fault", {"fault": "key_used_elsewhere"})
+    signed = _sign(near, alice, "bob.test", NEAR)
+    with pytest.raises(NearRpcError) as excinfo:
+        near.send_tx(signed_tx=signed.signed_bytes)
+    assert excinfo.value.invalid_tx == {
+        "InvalidNonce": {"tx_nonce": signed.nonce, "ak_nonce": signed.nonce}
+    }
+    ak = near.view_access_key(account_id="alice.test", public_key=alice.public_key)
+    assert ak["nonce"] == signed.nonce  # a real change of state, in its own block
+    assert near.tx_lookup(tx_hash=signed.tx_hash, sender_account_id="alice.test") is None
+    assert int(near.view_account(account_id="bob.test")["amount"]) == 0
+    # Again with a gap: the key's nonce jumps past the transaction's.
+    near.sandbox("sandbox_fault", {"fault": "key_used_elsewhere", "ahead": 5})
+    later = _sign(near, alice, "bob.test", NEAR)
+    with pytest.raises(NearRpcError) as excinfo:
+        near.send_tx(signed_tx=later.signed_bytes)
+    assert excinfo.value.invalid_tx == {
+        "InvalidNonce": {"tx_nonce": later.nonce, "ak_nonce": later.nonce + 5}
+    }
+
+
+def test_fault_key_used_elsewhere_is_journaled_before_the_refusal(tmp_path: Path) -> None:
+    """The nonce taken elsewhere is a committed change: it survives a crash right after."""
+    state_path = tmp_path / "state.json"
+    chain = LocalNet(state_path=state_path, polling_timeout=POLLING_TIMEOUT)
+    alice = keys.key_generate(account_id="alice.test")
+    chain.rpc(
+        "sandbox_create_account",
+        {"account_id": "alice.test", "public_key": alice.public_key, "amount": str(NEAR)},
+    )
+    view = {
+        "request_type": "view_access_key",
+        "finality": "final",
+        "account_id": "alice.test",
+        "public_key": alice.public_key,
+    }
+    nonce = chain.rpc("query", view)["nonce"] + 1
+    signed = keys.transfer_sign(
+        key=alice, receiver_id="alice.test", amount=1, nonce=nonce, block_hash=chain.head_hash
+    )
+    chain.rpc("sandbox_fault", {"fault": "key_used_elsewhere", "ahead": 2})
+    reply = chain.handle("send_tx", {"signed_tx_base64": signed.base64()})
+    assert reply.payload is not None
+    assert "InvalidNonce" in reply.payload["error"]["data"]["TxExecutionError"]["InvalidTxError"]
+    chain.state.abandon()  # crash: no final snapshot
+
+    revived = LocalNet(state_path=state_path)
+    try:
+        assert revived.rpc("query", view)["nonce"] == nonce + 2
+    finally:
+        revived.close()
+
+
+def test_fault_drop_request_before_apply(near: NearClient, alice: keys.NearKey) -> None:
+    near.sandbox("sandbox_fault", {"fault": "drop_request_before_apply"})
+    signed = _sign(near, alice, "bob.test", NEAR)
+    with pytest.raises(NearTransportError) as excinfo:
+        near.send_tx(signed_tx=signed.signed_bytes)
+    assert excinfo.value.status is None  # no HTTP answer at all
+    assert near.tx_lookup(tx_hash=signed.tx_hash, sender_account_id="alice.test") is None
+    assert int(near.view_account(account_id="bob.test")["amount"]) == 0  # nothing applied
+    near.send_tx(signed_tx=signed.signed_bytes)  # the same bytes again land, once
+    assert int(near.view_account(account_id="bob.test")["amount"]) == NEAR
+    assert len(near.sandbox("sandbox_transfers", {})) == 1
+
+
+def test_fault_lost_broadcast(near: NearClient, alice: keys.NearKey) -> None:
+    near.sandbox("sandbox_fault", {"fault": "lost_broadcast", "count": 3})
+    signed = _sign(near, alice, "bob.test", NEAR)
+    # Fire and forget: answered as usual, never included.
+    assert near.send_tx(signed_tx=signed.signed_bytes, wait_until="NONE") == {
+        "final_execution_status": "NONE"
+    }
+    assert near.broadcast_tx_async(signed_tx=signed.signed_bytes) == signed.tx_hash
+    # A waiting send: accepted, polled for, never seen: TIMEOUT_ERROR.
+    error, elapsed = _timed(lambda: near.send_tx(signed_tx=signed.signed_bytes, wait_until="FINAL"))
+    assert isinstance(error, NearRpcError)
+    assert error.is_timeout
+    assert elapsed >= POLLING_TIMEOUT
+    assert near.tx_lookup(tx_hash=signed.tx_hash, sender_account_id="alice.test") is None
+    assert int(near.view_account(account_id="bob.test")["amount"]) == 0
+    # The fault is used up: the same bytes get a new chance and land.
+    result = near.send_tx(signed_tx=signed.signed_bytes, wait_until="FINAL")
+    assert result["transaction"]["hash"] == signed.tx_hash
+    assert int(near.view_account(account_id="bob.test")["amount"]) == NEAR
+
+
+def test_fault_lost_broadcast_still_refuses_an_invalid_transaction(
+    near: NearClient, alice: keys.NearKey
+) -> None:
+    used = _sign(near, alice, "bob.test", 1)
+    near.send_tx(signed_tx=used.signed_bytes)
+    near.sandbox("sandbox_fault", {"fault": "lost_broadcast"})
+    stale = _sign(near, alice, "bob.test", 2, nonce=used.nonce)
+    error, elapsed = _timed(lambda: near.send_tx(signed_tx=stale.signed_bytes))
+    assert isinstance(error, NearRpcError)
+    assert error.invalid_tx_kind == "InvalidNonce"
+    assert elapsed < POLLING_TIMEOUT / 2
+
+
+def test_fault_shard_not_tracked(near: NearClient, alice: keys.NearKey) -> None:
+    signed = _sign(near, alice, "bob.test", 1)
+    near.send_tx(signed_tx=signed.signed_bytes)
+    near.sandbox("sandbox_fault", {"fault": "shard_not_tracked", "count": 2})
+    params = {"tx_hash": signed.tx_hash, "sender_account_id": "alice.test"}
+    assert near.call("tx", {**params, "wait_until": "NONE"}) == {"final_execution_status": "NONE"}
+    with pytest.raises(NearRpcError) as excinfo:
+        near.call("tx", {**params, "wait_until": "FINAL"})
+    assert excinfo.value.is_timeout
+    found = near.tx_lookup(**params)  # the fault is used up: the node knows it
+    assert found is not None
+    assert found.is_final
+
+
+def test_fault_shard_not_tracked_lookup_is_not_known_here(
+    near: NearClient, alice: keys.NearKey
+) -> None:
+    near.sandbox("sandbox_fault", {"fault": "shard_not_tracked"})
+    found = near.tx_lookup(tx_hash=UNSEEN, sender_account_id="alice.test")
+    assert found == TxStatus(final_execution_status="NONE", result=None)
+    assert found.outcome is None
+    assert not found.is_final
+
+
+@pytest.mark.parametrize(
+    ("fault", "method"),
+    [("lost_broadcast", "tx"), ("key_used_elsewhere", "query"), ("shard_not_tracked", "send_tx")],
+)
+def test_faults_only_where_they_mean_something(near: NearClient, fault: str, method: str) -> None:
+    with pytest.raises(NearRpcError) as excinfo:
+        near.sandbox("sandbox_fault", {"fault": fault, "method": method})
+    assert excinfo.value.is_parse_error

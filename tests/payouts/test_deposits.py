@@ -137,6 +137,20 @@ def test_node_timeout_is_503(chain, funded, requester_api) -> None:
     assert _deposit(requester_api, project, tx_hash).status_code == 201
 
 
+def test_a_node_without_the_outcome_yet_is_deposit_unknown_and_stores_nothing(
+    chain, funded, requester_api
+) -> None:
+    key, project = funded
+    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
+    chain.client.sandbox("sandbox_fault", {"fault": "shard_not_tracked"})
+    response = _deposit(requester_api, project, tx_hash)
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "deposit_unknown"
+    assert "try again" in response.json()["error"]["message"]
+    assert not Deposit.objects.exists()
+    assert _deposit(requester_api, project, tx_hash).status_code == 201  # asked again: found
+
+
 def test_malformed_hash(chain, funded, requester_api) -> None:
     _, project = funded
     response = _deposit(requester_api, project, "not-a-hash")

@@ -33,11 +33,13 @@ Unlike nearcore:
   is about 2 behind); ``produce_empty_blocks: false`` holds the head still.
 - A valid transaction is included at once, and its receipt executes in the same block, so
   it is EXECUTED_OPTIMISTIC until that block is final and FINAL after; INCLUDED,
-  INCLUDED_FINAL and EXECUTED never occur. There is no mempool.
+  INCLUDED_FINAL and EXECUTED never occur. There is no mempool: a transaction is included
+  or, under the ``lost_broadcast`` fault, never.
 - A waiting call wakes at every new block rather than polling every 500 ms. TIMEOUT_ERROR
   has no ``info`` (the newest nearcore adds ``info.cause``: NOT_OBSERVED, PENDING, ...).
-- ``tx`` finds a transaction by hash (this node tracks the one shard). Transactions are
-  never garbage collected: an old hash stays findable, as on an archival node.
+- ``tx`` finds a transaction by hash (this node tracks the one shard); the
+  ``shard_not_tracked`` fault plays a node that does not. Transactions are never garbage
+  collected: an old hash stays findable, as on an archival node.
 - Fixed gas price (10**8 yocto per gas) with nearcore's transfer fees; only Transfer
   actions (others are a request error); a query answers with the head's state whatever
   block it names; blocks older than the last 1000 are UNKNOWN_BLOCK; no JSON-RPC batches.

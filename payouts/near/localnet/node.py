@@ -330,22 +330,26 @@ class LocalNet:
         if request.wait_until == "NONE":
             # send_tx_async: handed over, validity never reported.
             try:
-                self._tx_process(signed)
+                self._tx_process(signed, lost=fault == "lost_broadcast")
             except RpcFailure as failure:
                 log.info("localnet dropped tx %s: %s", signed.hash, failure)
             if method == "broadcast_tx_async":
                 return signed.hash
             return {"final_execution_status": "NONE"}
-        self._tx_process(signed)
+        self._tx_process(signed, lost=fault == "lost_broadcast")
         return self._tx_status_fetch(
             signed.hash, request.wait_until, with_receipts=False, signed=signed
         )
 
-    def _tx_process(self, signed: borsh.SignedTransaction) -> None:
+    def _tx_process(self, signed: borsh.SignedTransaction, *, lost: bool) -> None:
         """``send_tx_internal(tx, check_only=false)``: include a valid transaction, refuse an
         invalid one (INVALID_TRANSACTION). A transaction already on chain is valid (its
-        InvalidNonce is forgiven by ``tx_exists``)."""
+        InvalidNonce is forgiven by ``tx_exists``). ``lost``: accepted, never included."""
         if signed.hash in self.state.txs:
+            return
+        if lost:
+            tx_validate(self.state, signed)
+            log.warning("localnet accepted tx %s and lost it (lost_broadcast)", signed.hash)
             return
         tx_apply(self.state, signed)
 
@@ -369,11 +373,17 @@ class LocalNet:
             wait_until,
             with_receipts=with_receipts,
             signed=signed,
+            shard_tracked=fault != "shard_not_tracked",
         )
 
-    def _tx_status_view(self, tx_hash: str, *, with_receipts: bool) -> dict[str, Any] | None:
+    def _tx_status_view(
+        self, tx_hash: str, *, with_receipts: bool, shard_tracked: bool
+    ) -> dict[str, Any] | None:
         """The view client's ``TxStatus``: the answer (outcome and level), or None for
-        MissingTransaction."""
+        MissingTransaction. A node not tracking the signer's shard answers no outcome at
+        level NONE."""
+        if not shard_tracked:
+            return {"final_execution_status": "NONE"}
         record = self.state.txs.get(tx_hash)
         if record is None:
             return None
@@ -390,6 +400,7 @@ class LocalNet:
         *,
         with_receipts: bool,
         signed: borsh.SignedTransaction | None = None,
+        shard_tracked: bool = True,
     ) -> dict[str, Any]:
         """nearcore's ``tx_status_fetch``: poll until the transaction meets ``wait_until``;
         TIMEOUT_ERROR after ``polling_timeout``. Called with the lock held; waits release it."""
@@ -397,7 +408,9 @@ class LocalNet:
         while True:
             if self.state.closed:
                 raise internal_error("localnet is shutting down")
-            answer = self._tx_status_view(tx_hash, with_receipts=with_receipts)
+            answer = self._tx_status_view(
+                tx_hash, with_receipts=with_receipts, shard_tracked=shard_tracked
+            )
             if answer is not None:
                 if tx_status_meets(wait_until, answer["final_execution_status"]):
                     return answer
@@ -518,8 +531,10 @@ class LocalNet:
 
     def _fault_before(self, fault: Fault, method: str, params: Any) -> RpcReply | None:
         """Act out a fault that comes before the method runs: an answer in place of the
-        method's, or None to run it."""
+        method's, or None to run it (after a change the fault made)."""
         name = fault.fault
+        if name == "drop_request_before_apply":
+            return RpcReply(HTTP_OK, None, drop=True)  # the node never sees the request
         if name == "http_500":
             failure = internal_error("injected fault: http_500")
             return RpcReply(failure.http_status, {"error": failure.error})
@@ -531,7 +546,34 @@ class LocalNet:
                 return RpcReply(HTTP_OK, {"result": self._fault_refuse(name, method, params)})
             except RpcFailure as failure:
                 return RpcReply(failure.http_status, {"error": failure.error})
+        if name == "key_used_elsewhere":
+            self._key_used_elsewhere(method, params, ahead=fault.ahead)
         return None
+
+    def _key_used_elsewhere(self, method: str, params: Any, *, ahead: int) -> None:
+        """Land a transaction signed elsewhere with the key of the one in ``params``: the
+        key's nonce becomes that transaction's nonce + ``ahead``, in a new, persisted block.
+        Does nothing for params that do not parse (the method then refuses them)."""
+        with self._lock:
+            try:
+                signed = self._send_request(method, params).signed
+            except RpcFailure:
+                return
+            tx = signed.transaction
+            account = self.state.accounts.get(tx.signer_id)
+            access_key = account.keys.get(str(tx.public_key)) if account else None
+            nonce = tx.nonce + ahead
+            if access_key is None or signed.hash in self.state.txs or access_key["nonce"] >= nonce:
+                return
+            self.state.block_produce()
+            access_key["nonce"] = nonce
+            self.state.commit(accounts=[tx.signer_id], tx=None)
+            log.warning(
+                "localnet: key %s of %s used elsewhere, nonce now %s",
+                tx.public_key,
+                tx.signer_id,
+                nonce,
+            )
 
     def _fault_refuse(self, name: str, method: str, params: Any) -> Any:
         """Refuse the transaction in ``params`` as ``name`` without applying it."""
