@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 GAS_PRICE = 100_000_000  # yoctoNEAR per unit of gas (nearcore's minimum gas price)
 
-# nearcore's runtime fees in gas (core/parameters/res/runtime_configs/parameters.yaml). A
-# transfer pays send + exec of both, total 446_365_125_000.
+# nearcore's runtime fees in gas (core/parameters/res/runtime_configs/parameters.yaml, with
+# the per-protocol-version diffs beside it for account creation). A transfer pays send + exec
+# of both, total 446_365_125_000.
 FEE_ACTION_RECEIPT_CREATION = 108_059_500_000
 FEE_TRANSFER = 115_123_062_500
 # A transfer to an implicit account also pays account creation (+ a full-access key for
