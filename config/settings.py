@@ -301,7 +301,9 @@ if not NEAR_IS_LOCALNET and not (NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE):
     raise ImproperlyConfigured(
         "NEAR_RPC_URL is set: NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE are required too."
     )
-NEAR_RPC_TIMEOUT = float(os.environ.get("NEAR_RPC_TIMEOUT", "10"))
+# Seconds for connect and each read of an RPC call. nearcore's send_tx and tx wait up to its
+# polling timeout (10 s by default) before answering TIMEOUT_ERROR: keep this above it.
+NEAR_RPC_TIMEOUT = float(os.environ.get("NEAR_RPC_TIMEOUT", "20"))
 # Blocks a transaction's block hash stays valid (nearcore's transaction_validity_period).
 NEAR_TX_VALIDITY_BLOCKS = int(os.environ.get("NEAR_TX_VALIDITY_BLOCKS", "86400"))
 NEAR_EXPLORER_TX_URL = os.environ.get("NEAR_EXPLORER_TX_URL", "")

@@ -14,6 +14,10 @@ from tests.factories import UserFactory
 
 PLATFORM_ACCOUNT = "nearlabel.localnet"
 PLATFORM_CAPITAL = near_to_yocto("1000")  # the platform wallet's balance at genesis
+# The test chain's polling timeout (nearcore's is 10 s): how long a send or lookup that
+# waits for a transaction which never comes takes to answer TIMEOUT_ERROR.
+POLLING_TIMEOUT = 0.5  # seconds
+BLOCK_INTERVAL = 0.02  # seconds between the blocks the chain produces while a call waits
 
 
 class Chain:
@@ -50,8 +54,11 @@ class Chain:
                 return 0
             raise
 
-    def transfer(self, *, key: NearKey, receiver_id: str, amount: int) -> str:
-        """Sign and send a transfer from a test account; returns its hash."""
+    def transfer(
+        self, *, key: NearKey, receiver_id: str, amount: int, wait_until: str = "FINAL"
+    ) -> str:
+        """Sign and send a transfer from a test account, waiting until `wait_until`;
+        returns its hash."""
         from payouts.near.keys import transfer_sign
 
         access_key = self.client.view_access_key(
@@ -65,14 +72,19 @@ class Chain:
             nonce=int(access_key["nonce"]) + 1,
             block_hash=block["header"]["hash"],
         )
-        self.client.send_tx(signed_tx=signed.signed_bytes, wait_until="FINAL")
+        self.client.send_tx(signed_tx=signed.signed_bytes, wait_until=wait_until)
         return signed.tx_hash
 
 
 def chain_start(directory: Path) -> tuple[object, Chain]:
     from payouts.near.localnet import localnet_serve
 
-    server = localnet_serve(state_path=directory / "state.json", port=0)
+    server = localnet_serve(
+        state_path=directory / "state.json",
+        port=0,
+        polling_timeout=POLLING_TIMEOUT,
+        block_interval=BLOCK_INTERVAL,
+    )
     platform_key = key_generate(account_id=PLATFORM_ACCOUNT)
     key_file = directory / "platform.json"
     key_save(platform_key, key_file)

@@ -4,10 +4,18 @@ Error model - what a caller may conclude:
 
 - NearTransportError: there is no usable answer (connection refused/reset, read timeout,
   HTTP 5xx, a body that is not JSON-RPC). For a send, the outcome is UNKNOWN: the transaction
-  may or may not have landed; look it up with ``tx_status`` before signing anything new.
+  may or may not have landed; look it up with ``tx_lookup`` before signing anything new.
 - NearRpcError: the node answered with a JSON-RPC error object. ``is_timeout`` (and
   ``is_outcome_unknown``) again mean the outcome is unknown; ``invalid_tx`` set means the
-  transaction was refused and did not land.
+  transaction was refused and did not land; ``is_request_validation`` means the node could
+  not parse the request (a bug or bad input on this side, not an outage).
+
+Waiting: nearcore's ``send_tx`` and ``tx`` with a ``wait_until`` other than NONE poll for up to
+the node's polling timeout (10 s by default, chain/jsonrpc/src/lib.rs ``RpcPollingConfig``)
+and then answer TIMEOUT_ERROR, also for a hash the node has never seen. Only ``wait_until``
+NONE answers at once, with UNKNOWN_TRANSACTION for an unseen hash: ``tx_lookup`` asks that
+way. The read timeout (``NEAR_RPC_TIMEOUT``) must exceed the node's polling timeout, or a
+waiting call is cut before the node's own answer arrives.
 
 Amounts in results stay as nearcore sends them (u128 as decimal strings); helpers that sum
 them return ``int`` yoctoNEAR.
@@ -25,11 +33,13 @@ from typing import Any
 import requests
 
 __all__ = [
+    "DEFAULT_TIMEOUT",
     "NearClient",
     "NearError",
     "NearRpcError",
     "NearTransportError",
     "Outcome",
+    "TxStatus",
     "outcome_summary",
 ]
 
@@ -39,6 +49,9 @@ log = logging.getLogger(__name__)
 WAIT_UNTIL = ("NONE", "INCLUDED", "EXECUTED_OPTIMISTIC", "INCLUDED_FINAL", "EXECUTED", "FINAL")
 FINALITIES = ("optimistic", "near-final", "final")
 HTTP_SERVER_ERROR = 500
+# Seconds for connect and each read: above nearcore's 10 s polling timeout, with a margin, so
+# a send or lookup that waits hears the node's TIMEOUT_ERROR rather than cutting it short.
+DEFAULT_TIMEOUT = 20.0
 
 
 class NearError(Exception):
@@ -122,8 +135,18 @@ class NearRpcError(NearError):
 
     @property
     def is_timeout(self) -> bool:
-        """The node gave up waiting (TIMEOUT_ERROR): the transaction's outcome is UNKNOWN."""
+        """The node gave up waiting (TIMEOUT_ERROR): the transaction's outcome is UNKNOWN.
+
+        Newer nearcore versions add ``cause.info.cause`` (NOT_OBSERVED, PENDING with the last
+        status, ...); it is informative only and not relied on here.
+        """
         return self.cause_name == "TIMEOUT_ERROR"
+
+    @property
+    def is_request_validation(self) -> bool:
+        """The node could not parse the request (PARSE_ERROR, METHOD_NOT_FOUND): it did
+        nothing with it, and asking again the same way gets the same answer."""
+        return self.name == "REQUEST_VALIDATION_ERROR"
 
     @property
     def is_outcome_unknown(self) -> bool:
@@ -171,6 +194,13 @@ class NearRpcError(NearError):
         return next(iter(invalid)) if invalid else None
 
 
+def _object(result: Any, *, method: str) -> dict[str, Any]:
+    """A result that must be a JSON object; anything else is no usable answer."""
+    if not isinstance(result, dict):
+        raise NearTransportError(f"{method}: the result is not an object", method=method)
+    return result
+
+
 def _b64(signed_tx: bytes) -> str:
     if not isinstance(signed_tx, bytes | bytearray):
         raise TypeError("signed_tx must be the signed transaction's bytes")
@@ -184,7 +214,7 @@ class NearClient:
     (after ``tx_status``), so a transport failure is always surfaced.
     """
 
-    def __init__(self, url: str, *, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self.url = url
         self.timeout = timeout  # seconds, for connect and for each read
         self._session = requests.Session()
@@ -262,19 +292,22 @@ class NearClient:
 
     def status(self) -> dict[str, Any]:
         """Node status (chain_id, sync_info, version). Read-only."""
-        return self.call("status", [])
+        return _object(self.call("status", []), method="status")
 
     def latest_block(self, *, finality: str = "final") -> dict[str, Any]:
         """The latest block at ``finality`` ("final", "near-final", "optimistic"). Read-only."""
-        return self.call("block", {"finality": finality})
+        return _object(self.call("block", {"finality": finality}), method="block")
 
     def view_account(self, *, account_id: str, finality: str = "final") -> dict[str, Any]:
         """``{"amount": "<yocto str>", "locked", "code_hash", "storage_usage", "block_hash",
         "block_height", ...}``. Read-only; an unknown account raises NearRpcError with
         ``is_unknown_account``."""
-        return self.call(
-            "query",
-            {"request_type": "view_account", "finality": finality, "account_id": account_id},
+        return _object(
+            self.call(
+                "query",
+                {"request_type": "view_account", "finality": finality, "account_id": account_id},
+            ),
+            method="query",
         )
 
     def view_access_key(
@@ -286,16 +319,19 @@ class NearClient:
         not exist while viewing", ...}``; this raises that as NearRpcError with
         ``is_unknown_access_key`` instead, so callers see one shape.
         """
-        result = self.call(
-            "query",
-            {
-                "request_type": "view_access_key",
-                "finality": finality,
-                "account_id": account_id,
-                "public_key": public_key,
-            },
+        result = _object(
+            self.call(
+                "query",
+                {
+                    "request_type": "view_access_key",
+                    "finality": finality,
+                    "account_id": account_id,
+                    "public_key": public_key,
+                },
+            ),
+            method="query",
         )
-        if isinstance(result, dict) and "error" in result and "nonce" not in result:
+        if "error" in result and "nonce" not in result:
             raise NearRpcError(
                 name="HANDLER_ERROR",
                 cause_name="UNKNOWN_ACCESS_KEY",
@@ -319,11 +355,15 @@ class NearClient:
         Repeat calls with the same bytes are safe: the chain applies a transaction hash once,
         and nearcore answers a re-send of an applied transaction with its existing outcome.
         Errors: NearRpcError with ``invalid_tx`` = refused (did not land); NearTransportError or
-        ``is_timeout`` = outcome unknown (use tx_status).
+        ``is_timeout`` = outcome unknown (use tx_lookup): the node waits up to its polling
+        timeout, so a transaction accepted but not (yet) included ends as a timeout.
         """
         if wait_until not in WAIT_UNTIL:
             raise ValueError(f"wait_until must be one of {WAIT_UNTIL}, got {wait_until!r}")
-        return self.call("send_tx", {"signed_tx_base64": _b64(signed_tx), "wait_until": wait_until})
+        return _object(
+            self.call("send_tx", {"signed_tx_base64": _b64(signed_tx), "wait_until": wait_until}),
+            method="send_tx",
+        )
 
     def broadcast_tx_async(self, *, signed_tx: bytes) -> str:
         """Hand a signed transaction to the node without waiting; returns its hash.
@@ -331,20 +371,59 @@ class NearClient:
         The node does not report validity here: a refused transaction just never appears
         (tx_status keeps answering UNKNOWN_TRANSACTION). Repeat calls are safe.
         """
-        return self.call("broadcast_tx_async", [_b64(signed_tx)])
+        tx_hash = self.call("broadcast_tx_async", [_b64(signed_tx)])
+        if not isinstance(tx_hash, str):
+            raise NearTransportError(
+                "broadcast_tx_async: the result is not a hash", method="broadcast_tx_async"
+            )
+        return tx_hash
 
     def tx_status(
         self, *, tx_hash: str, sender_account_id: str, wait_until: str = "FINAL"
     ) -> dict[str, Any]:
-        """The outcome of transaction ``tx_hash`` signed by ``sender_account_id``. Read-only.
+        """The outcome of transaction ``tx_hash`` signed by ``sender_account_id``, once it
+        reached ``wait_until``. Read-only.
 
-        Raises NearRpcError ``is_unknown_transaction`` when the node has no record of it.
+        The node waits up to its polling timeout: a hash it does not know, or a transaction
+        short of ``wait_until``, ends as NearRpcError ``is_timeout`` (outcome unknown). Only
+        with ``wait_until`` NONE does an unseen hash raise ``is_unknown_transaction``; use
+        ``tx_lookup`` for that.
         """
         if wait_until not in WAIT_UNTIL:
             raise ValueError(f"wait_until must be one of {WAIT_UNTIL}, got {wait_until!r}")
-        return self.call(
-            "tx",
-            {"tx_hash": tx_hash, "sender_account_id": sender_account_id, "wait_until": wait_until},
+        return _object(
+            self.call(
+                "tx",
+                {
+                    "tx_hash": tx_hash,
+                    "sender_account_id": sender_account_id,
+                    "wait_until": wait_until,
+                },
+            ),
+            method="tx",
+        )
+
+    def tx_lookup(self, *, tx_hash: str, sender_account_id: str) -> TxStatus | None:
+        """What the node knows of ``tx_hash`` now, without waiting (``tx``, wait_until NONE).
+
+        None: the node has never seen the hash (UNKNOWN_TRANSACTION). Otherwise a TxStatus:
+        with ``result`` None the node knows nothing usable yet (included without outcome, or
+        a node not tracking the signer's shard, which answers status NONE): not a proof of
+        absence. Read-only; raises NearTransportError / NearRpcError as ``call`` does.
+        """
+        try:
+            answer = self.tx_status(
+                tx_hash=tx_hash, sender_account_id=sender_account_id, wait_until="NONE"
+            )
+        except NearRpcError as exc:
+            if exc.is_unknown_transaction:
+                return None
+            raise
+        status = answer.get("final_execution_status")
+        has_outcome = "transaction" in answer and "transaction_outcome" in answer
+        return TxStatus(
+            final_execution_status=status if isinstance(status, str) else "NONE",
+            result=answer if has_outcome else None,
         )
 
     def sandbox(self, method: str, params: dict[str, Any]) -> Any:
@@ -374,10 +453,34 @@ class Outcome:
     final_execution_status: str | None = None
 
 
+@dataclass(frozen=True)
+class TxStatus:
+    """What a node knows of a transaction right now (``tx`` with wait_until NONE)."""
+
+    # nearcore's TxExecutionStatus of what the node has: NONE, INCLUDED, EXECUTED_OPTIMISTIC,
+    # INCLUDED_FINAL, EXECUTED or FINAL.
+    final_execution_status: str
+    # The FinalExecutionOutcomeView, or None when the node has no outcome to show yet.
+    result: dict[str, Any] | None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return outcome_summary(self.result) if self.result is not None else None
+
+    @property
+    def is_final(self) -> bool:
+        """Executed, with every outcome in a final block: only this is booked."""
+        outcome = self.outcome
+        return (
+            outcome is not None
+            and outcome.succeeded is not None
+            and self.final_execution_status == "FINAL"
+        )
+
+
 def _status_failure(status: Any) -> dict[str, Any] | None:
-    if isinstance(status, dict) and isinstance(status.get("Failure"), dict):
-        return status["Failure"]
-    return None
+    failure = status.get("Failure") if isinstance(status, dict) else None
+    return failure if isinstance(failure, dict) else None
 
 
 def _status_done(status: Any) -> bool:

@@ -2,6 +2,7 @@
 
 import logging
 import re
+from typing import Any
 
 import base58
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,7 +16,8 @@ from payouts.errors import (
     NearAccountUnverifiedError,
 )
 from payouts.models import Deposit, Journal, NearAccount
-from payouts.near.client import NearRpcError, NearTransportError, outcome_summary
+from payouts.near.client import NearRpcError, NearTransportError, TxStatus, outcome_summary
+from payouts.near.keys import account_id_is_valid
 from payouts.services.chain import near_client, platform_account_id
 from payouts.services.ledger import escrow_account, journal_post, world_account
 
@@ -44,19 +46,30 @@ def deposit_credit(
     sent to the platform account; its Transfer deposits are summed. It is credited
     once the chain reports it FINAL: at once if it already is, else the deposit is
     stored `pending` and deposits_recheck credits (or fails) it later.
-    `sender_account_id` (default: the linked account) is where to look the hash up:
-    NEAR finds a transaction by hash and sender, so a transfer from another account
-    is found only when that account is named, and then refused as
-    deposit_wrong_sender; unnamed, it is deposit_unknown. The linked account must be
-    proven by a signature (near_account_unverified otherwise). Each
-    hash is credited once, ever (a unique constraint): a repeat call answers
-    deposit_already_used. Each failed check has its own code; nothing is written then.
+
+    The chain is asked without waiting (``tx`` with wait_until NONE): a hash it has
+    never seen is deposit_unknown, and so is one the node answers without an outcome
+    (included but not executed yet, or a node that does not track the sender's shard):
+    nothing is stored then, and the same call can simply be made again a little later.
+    `sender_account_id` (default: the linked account) only routes the question to the
+    sender's shard; it must be a valid NEAR account id (deposit_sender_invalid, checked
+    before the chain is asked). A transaction from another account than the linked one
+    is deposit_wrong_sender. The linked account must be proven by a signature
+    (near_account_unverified otherwise). Each hash is credited once, ever (a unique
+    constraint): a repeat call answers deposit_already_used. Each failed check has its
+    own code; nothing is written then. A chain that does not answer (transport error,
+    HTTP 5xx, TIMEOUT_ERROR) is chain_unavailable (503).
     `idempotency_key` and `request_fingerprint` are stored on the deposit (unique per
     user and key; a clash is deposit_already_used too; see config.idempotency).
     """
     tx_hash = tx_hash.strip() if isinstance(tx_hash, str) else ""
     if not tx_hash_is_valid(tx_hash):
         raise DepositError("Not a NEAR transaction hash (base58).", code="deposit_hash_invalid")
+    if sender_account_id is not None and not account_id_is_valid(sender_account_id):
+        raise DepositError(
+            "Not a valid NEAR account id (lowercase a-z, 0-9, - _ . separators, 2-64 chars).",
+            code="deposit_sender_invalid",
+        )
     if Deposit.objects.filter(tx_hash=tx_hash).exists():
         raise DepositError("This transaction was already credited.", code="deposit_already_used")
     near = NearAccount.objects.filter(user=user).first()
@@ -67,12 +80,15 @@ def deposit_credit(
             f"Prove you control {near.account_id} (sign with it) before depositing."
         )
 
-    result = _tx_lookup(tx_hash=tx_hash, sender_account_id=sender_account_id or near.account_id)
-    if result is None:
+    found = _tx_lookup(tx_hash=tx_hash, sender_account_id=sender_account_id or near.account_id)
+    if found is None:
+        raise DepositError("The chain does not know this transaction.", code="deposit_unknown")
+    if found.result is None:
         raise DepositError(
-            "The chain does not know this transaction (yet).", code="deposit_unknown"
+            "The NEAR node has no outcome for this transaction yet; try again in a few seconds.",
+            code="deposit_unknown",
         )
-    checked = _deposit_check(result, account_id=near.account_id)
+    checked = _deposit_check(found, account_id=near.account_id)
     if isinstance(checked, DepositError):
         raise checked
     amount, final = checked
@@ -99,22 +115,28 @@ def deposit_credit(
     return deposit
 
 
-def _tx_lookup(*, tx_hash: str, sender_account_id: str) -> dict | None:
-    """The chain's record of the transaction, or None if it does not know it."""
+def _tx_lookup(*, tx_hash: str, sender_account_id: str) -> TxStatus | None:
+    """What the chain knows of the transaction now, without waiting; None if it has never
+    seen it. ChainUnavailableError if it did not answer, DepositError if it refused the
+    question itself (a request-validation error is our input, not an outage)."""
     try:
-        return near_client().tx_status(
-            tx_hash=tx_hash, sender_account_id=sender_account_id, wait_until="FINAL"
-        )
+        return near_client().tx_lookup(tx_hash=tx_hash, sender_account_id=sender_account_id)
     except NearRpcError as exc:
-        if exc.is_unknown_transaction:
-            return None
-        raise ChainUnavailableError(f"The NEAR RPC refused the lookup: {exc.name}") from exc
+        if exc.is_request_validation:
+            log.warning("deposit look-up of %s refused by the node: %s", tx_hash, exc)
+            raise DepositError(
+                "The NEAR node refused to look this transaction up.", code="deposit_invalid"
+            ) from exc
+        raise ChainUnavailableError(
+            f"The NEAR RPC could not answer the lookup: {exc.cause_name or exc.name}"
+        ) from exc
     except NearTransportError as exc:
         raise ChainUnavailableError("The NEAR RPC did not answer; try again.") from exc
 
 
-def _deposit_check(result: dict, *, account_id: str) -> tuple[int, bool] | DepositError:
+def _deposit_check(found: TxStatus, *, account_id: str) -> tuple[int, bool] | DepositError:
     """(amount in yoctoNEAR, final?) of a good deposit, or the error that refuses it."""
+    result: dict[str, Any] = found.result or {}
     transaction_ = result.get("transaction") or {}
     outcome = outcome_summary(result)
     if transaction_.get("signer_id") != account_id:
@@ -136,8 +158,7 @@ def _deposit_check(result: dict, *, account_id: str) -> tuple[int, bool] | Depos
     )
     if amount <= 0:
         return DepositError("The transaction transfers no NEAR.", code="deposit_empty")
-    final = outcome.succeeded is True and outcome.final_execution_status == "FINAL"
-    return amount, final
+    return amount, found.is_final and outcome.succeeded is True
 
 
 def _deposit_book(deposit: Deposit) -> None:
@@ -163,15 +184,19 @@ def deposit_recheck(*, deposit_id: int) -> Deposit:
     deposit = Deposit.objects.get(pk=deposit_id)
     if deposit.status != Deposit.Status.PENDING:
         return deposit
-    result = _tx_lookup(tx_hash=deposit.tx_hash, sender_account_id=deposit.sender_account_id)
+    try:
+        found = _tx_lookup(tx_hash=deposit.tx_hash, sender_account_id=deposit.sender_account_id)
+    except DepositError as exc:  # the node refused the question: ask again next time
+        raise ChainUnavailableError(exc.message) from exc
     with transaction.atomic(durable=True):
         deposit = Deposit.objects.select_for_update().select_related("escrow").get(pk=deposit_id)
         if deposit.status != Deposit.Status.PENDING:
             return deposit
         deposit.checked_at = timezone.now()
+        # Unknown here or without an outcome (another node, say): leave it pending.
         checked = (
-            _deposit_check(result, account_id=deposit.sender_account_id)
-            if result is not None
+            _deposit_check(found, account_id=deposit.sender_account_id)
+            if found is not None and found.result is not None
             else None
         )
         if isinstance(checked, DepositError):

@@ -1,6 +1,8 @@
 """Chaos: hundreds of payouts while Celery workers are SIGKILLed at random moments and
-the NEAR RPC fails in every way it can. After reconciliation every earning is paid
-exactly once on chain, nothing is stuck, and the chain agrees with the ledger."""
+the NEAR RPC fails in every way it can, including transactions that never land (the key's
+nonce used elsewhere, a request cut before the node, a broadcast accepted and lost). After
+reconciliation every earning is paid exactly once on chain, nothing is stuck, and the chain
+agrees with the ledger."""
 
 import os
 import random
@@ -26,9 +28,13 @@ PAYOUTS = int(os.environ.get("CHAOS_PAYOUTS", "200"))
 SEED = int(os.environ.get("CHAOS_SEED", "413"))
 CHAOS_SECONDS = float(os.environ.get("CHAOS_SECONDS", "25"))
 FAULTS = [
+    "drop_request_before_apply",  # cut before the node: nothing applied, transport error
     "drop_response_after_apply",
     "timeout_before_apply",
     "http_500",
+    "key_used_elsewhere",  # another sender used the key's nonce: genuine InvalidNonce
+    "lost_broadcast",  # accepted, never included: the FINAL send times out
+    "shard_not_tracked",  # a lookup answered without an outcome
     "invalid_nonce",
     "not_enough_balance",
 ]
@@ -57,6 +63,7 @@ def test_payouts_are_paid_exactly_once_under_chaos(chain, real_services, tmp_pat
     for worker in workers:
         worker.wait_ready()
     kills = faults = fast_forwards = 0
+    armed: defaultdict[str, int] = defaultdict(int)
     generation = 2
     try:
         with tasks_sent_to(real_services):
@@ -81,9 +88,11 @@ def test_payouts_are_paid_exactly_once_under_chaos(chain, real_services, tmp_pat
                     )
                     fast_forwards += 1
                 else:
+                    fault = rng.choice(FAULTS)
                     chain.client.sandbox(
-                        "sandbox_fault", {"fault": rng.choice(FAULTS), "count": rng.randint(1, 3)}
+                        "sandbox_fault", {"fault": fault, "count": rng.randint(1, 3)}
                     )
+                    armed[fault] += 1
                     faults += 1
                 time.sleep(rng.uniform(0.1, 0.8))
                 enough_chaos = kills >= 3 and faults >= 5
@@ -98,10 +107,12 @@ def test_payouts_are_paid_exactly_once_under_chaos(chain, real_services, tmp_pat
         chain.client.sandbox("sandbox_clear_faults", {})
 
     # Reconciliation settles whatever the chaos left open.
+    reconcile_rounds = 0
     for _ in range(30):
         if not Payout.objects.filter(status__in=Payout.OPEN_STATUSES).exists():
             break
         payouts_reconcile(older_than_seconds=0)
+        reconcile_rounds += 1
 
     assert kills >= 3, "the chaos did not kill enough workers to mean anything"
     assert faults >= 5
@@ -133,7 +144,9 @@ def test_payouts_are_paid_exactly_once_under_chaos(chain, real_services, tmp_pat
     funded_off_chain = PAYOUTS * near_to_yocto("0.1")
     assert chain.balance(PLATFORM_ACCOUNT) == PLATFORM_CAPITAL + held - funded_off_chain
     print(  # the figures of this run, for the record
-        f"chaos: {PAYOUTS} payouts, {kills} workers killed, {faults} faults, "
+        f"chaos: {PAYOUTS} payouts, {kills} workers killed, {faults} faults "
+        f"({', '.join(f'{name} {n}' for name, n in sorted(armed.items()))}), "
         f"{fast_forwards} fast-forwards, re-signed {sum(p.signatures > 1 for p in payouts)}, "
-        f"max attempts {max(p.attempts for p in payouts)}"
+        f"max attempts {max(p.attempts for p in payouts)}, "
+        f"{reconcile_rounds} reconciliation rounds after the chaos"
     )

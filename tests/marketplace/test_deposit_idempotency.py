@@ -79,8 +79,13 @@ def test_a_malformed_key_is_400(chain, funded, requester_api) -> None:
 def test_a_replay_shows_the_deposit_as_it_is_now(chain, funded, requester_api) -> None:
     """Pending at first (202); replayed after the chain finalised it: credited (201)."""
     wallet, project = funded
-    chain.client.sandbox("sandbox_set_finality", {"blocks": 2})
-    tx_hash = chain.transfer(key=wallet, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("4"))
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 2, "produce_empty_blocks": False})
+    tx_hash = chain.transfer(
+        key=wallet,
+        receiver_id=PLATFORM_ACCOUNT,
+        amount=near_to_yocto("4"),
+        wait_until="EXECUTED_OPTIMISTIC",
+    )
     first = _deposit(requester_api, project, tx_hash, "dep-4")
     assert first.status_code == 202
     assert _deposit(requester_api, project, tx_hash, "dep-4").status_code == 202

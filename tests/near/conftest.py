@@ -12,6 +12,8 @@ from payouts.near.client import NearClient
 from payouts.near.localnet import LocalNetServer, localnet_serve
 
 NEAR = 10**24  # yoctoNEAR
+POLLING_TIMEOUT = 0.5  # seconds a waiting call polls before TIMEOUT_ERROR (nearcore: 10)
+BLOCK_INTERVAL = 0.02  # seconds between the blocks produced while a call waits
 
 
 @pytest.fixture
@@ -21,7 +23,9 @@ def state_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def server(state_path: Path) -> Iterator[LocalNetServer]:
-    srv = localnet_serve(state_path=state_path)
+    srv = localnet_serve(
+        state_path=state_path, polling_timeout=POLLING_TIMEOUT, block_interval=BLOCK_INTERVAL
+    )
     yield srv
     srv.shutdown()
 

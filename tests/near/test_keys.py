@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 import base58
+import nacl.signing
 import pytest
 
 from payouts.near import keys
@@ -148,13 +149,38 @@ def test_key_load_errors_are_clear_and_secret_free(
     assert str(path) in text
 
 
+# A known-good signed transfer: the key from seed bytes 0..31, alice.test.near ->
+# bob.test.near, nonce 1000001, 1 NEAR, on this block hash. Its hash and length are pinned as
+# literals, so a change in how the bytes are built (or hashed) cannot go unnoticed.
+VECTOR_SEED = bytes(range(32))
+VECTOR_BLOCK_HASH = "GMtr54Rf8gxNEnbosJrHfYTNrbHyLh1UQzdwHnPv2EqX"
+VECTOR_TX_HASH = "4oVoijnZyXXwR3fHxfWPXCsjYU8FVDG8fz3STPjiZPSw"
+VECTOR_SIGNED_LENGTH = 195  # bytes
+
+
+def test_transfer_sign_matches_the_known_good_vector() -> None:
+    public = bytes(nacl.signing.SigningKey(VECTOR_SEED).verify_key)
+    key = NearKey.from_secret_key(
+        account_id="alice.test.near",
+        secret_key="ed25519:" + base58.b58encode(VECTOR_SEED + public).decode(),
+    )
+    signed = keys.transfer_sign(
+        key=key,
+        receiver_id="bob.test.near",
+        amount=10**24,
+        nonce=1_000_001,
+        block_hash=VECTOR_BLOCK_HASH,
+    )
+    assert signed.tx_hash == VECTOR_TX_HASH
+    assert len(signed.signed_bytes) == VECTOR_SIGNED_LENGTH
+
+
 def test_transfer_sign_hash_signature_and_determinism() -> None:
     key = NearKey.from_secret_key(account_id="alice.near", secret_key=RFC_SECRET)
     signed = keys.transfer_sign(
         key=key, receiver_id="bob.near", amount=10**24, nonce=7, block_hash=BLOCK_HASH
     )
     tx_bytes = signed.signed_bytes[:-65]
-    assert signed.tx_hash == base58.b58encode(hashlib.sha256(tx_bytes).digest()).decode()
     assert signed.signed_bytes[-65] == 0  # ed25519 signature type
     signature = signed.signed_bytes[-64:]
     assert keys.signature_verify(

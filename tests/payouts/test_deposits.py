@@ -1,5 +1,7 @@
 """Deposits are checked on the (local) chain and credited to escrow once per hash."""
 
+import time
+
 import base58
 import pytest
 
@@ -44,10 +46,110 @@ def test_deposit_is_verified_and_credited_once(chain, funded, requester_api) -> 
     assert Journal.objects.filter(kind="deposit").count() == 1
 
 
-def test_unknown_hash(chain, funded, requester_api) -> None:
+def test_unknown_hash_is_400_at_once(chain, funded, requester_api) -> None:
+    """A hash the chain never saw is asked about without waiting: 400 deposit_unknown, not
+    a 503 after the node's polling timeout."""
+    _, project = funded
+    chain.server.chain.polling_timeout = 4.0  # a waiting look-up would take this long
+    started = time.monotonic()
+    response = _deposit(requester_api, project, base58.b58encode(bytes(range(32))).decode())
+    assert time.monotonic() - started < 2.0
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "deposit_unknown"
+    assert not Deposit.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("sender", "code"),
+    [
+        ("Mallory.localnet", "deposit_sender_invalid"),
+        ("a", "deposit_sender_invalid"),
+        ("bob..localnet", "deposit_sender_invalid"),
+        ("a b", "deposit_sender_invalid"),
+        ("x" * 65, "invalid"),  # past the serializer's max_length
+    ],
+)
+def test_malformed_sender_is_400_before_asking_the_chain(
+    chain, funded, requester_api, sender, code
+) -> None:
+    _, project = funded
+    chain.client.sandbox("sandbox_fault", {"fault": "http_500", "method": "tx"})
+    response = requester_api.post(
+        f"/api/projects/{project.public_id}/deposits/",
+        {"tx_hash": base58.b58encode(bytes(range(32))).decode(), "sender_account_id": sender},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json()["error"]["code"] == code
+    assert chain.client.sandbox("sandbox_clear_faults", {}) == {"cleared": 1}  # never asked
+
+
+def test_malformed_sender_in_the_service_has_its_own_code(chain, funded) -> None:
+    from payouts.errors import DepositError
+    from payouts.services.deposits import deposit_credit
+
+    _, project = funded
+    with pytest.raises(DepositError) as excinfo:
+        deposit_credit(
+            user=project.owner,
+            escrow_reference=project.escrow_reference,
+            tx_hash=base58.b58encode(bytes(range(32))).decode(),
+            sender_account_id="Alice.localnet",
+        )
+    assert excinfo.value.code == "deposit_sender_invalid"
+
+
+def test_a_node_refusing_the_question_is_not_an_outage(
+    chain, funded, requester_api, monkeypatch
+) -> None:
+    """A request-validation answer (PARSE_ERROR) is about the question: 400, never 503."""
+    from payouts.near.client import NearClient, NearRpcError
+
+    def refuse(self, *, tx_hash, sender_account_id):
+        raise NearRpcError.from_payload(
+            {
+                "name": "REQUEST_VALIDATION_ERROR",
+                "cause": {"name": "PARSE_ERROR", "info": {"error_message": "bad"}},
+                "code": -32700,
+                "message": "Parse error",
+                "data": "bad",
+            },
+            method="tx",
+            http_status=400,
+        )
+
+    monkeypatch.setattr(NearClient, "tx_lookup", refuse)
     _, project = funded
     response = _deposit(requester_api, project, base58.b58encode(bytes(range(32))).decode())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "deposit_invalid"
+
+
+def test_node_timeout_is_503(chain, funded, requester_api) -> None:
+    key, project = funded
+    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
+    chain.client.sandbox(
+        "sandbox_fault", {"fault": "timeout_before_apply", "method": "tx", "delay": 0}
+    )
+    response = _deposit(requester_api, project, tx_hash)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "chain_unavailable"
+    assert not Deposit.objects.exists()
+    assert _deposit(requester_api, project, tx_hash).status_code == 201
+
+
+def test_a_node_without_the_outcome_yet_is_deposit_unknown_and_stores_nothing(
+    chain, funded, requester_api
+) -> None:
+    key, project = funded
+    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
+    chain.client.sandbox("sandbox_fault", {"fault": "shard_not_tracked"})
+    response = _deposit(requester_api, project, tx_hash)
+    assert response.status_code == 400
     assert response.json()["error"]["code"] == "deposit_unknown"
+    assert "try again" in response.json()["error"]["message"]
+    assert not Deposit.objects.exists()
+    assert _deposit(requester_api, project, tx_hash).status_code == 201  # asked again: found
 
 
 def test_malformed_hash(chain, funded, requester_api) -> None:
@@ -66,11 +168,14 @@ def test_transfer_to_another_receiver(chain, funded, requester_api) -> None:
 
 
 def test_transfer_from_another_account(chain, funded, requester_api) -> None:
+    """A node that tracks the sender's shard finds a transaction by its hash alone (the
+    sender only routes the question): another account's transfer is found and refused."""
     _, project = funded
     mallory = chain.account_create(account_id="mallory.localnet")
     tx_hash = chain.transfer(key=mallory, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
-    # NEAR looks a transaction up by hash and sender: unnamed, it is not found as ours.
-    assert _deposit(requester_api, project, tx_hash).json()["error"]["code"] == "deposit_unknown"
+    assert _deposit(requester_api, project, tx_hash).json()["error"]["code"] == (
+        "deposit_wrong_sender"
+    )
     response = requester_api.post(
         f"/api/projects/{project.public_id}/deposits/",
         {"tx_hash": tx_hash, "sender_account_id": "mallory.localnet"},
@@ -78,6 +183,7 @@ def test_transfer_from_another_account(chain, funded, requester_api) -> None:
     )
     assert response.json()["error"]["code"] == "deposit_wrong_sender"
     assert escrow_balance(reference=project.escrow_reference) == 0
+    assert not Deposit.objects.exists()
 
 
 def test_failed_transaction(chain, funded, requester_api) -> None:
@@ -112,8 +218,14 @@ def test_deposit_waits_for_finality_then_is_credited_once(chain, funded, request
     from payouts.services.deposits import deposits_recheck
 
     key, project = funded
-    chain.client.sandbox("sandbox_set_finality", {"blocks": 3})
-    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("4"))
+    # Finality 3 blocks behind the head, and no blocks unless something happens.
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 3, "produce_empty_blocks": False})
+    tx_hash = chain.transfer(
+        key=key,
+        receiver_id=PLATFORM_ACCOUNT,
+        amount=near_to_yocto("4"),
+        wait_until="EXECUTED_OPTIMISTIC",
+    )
     response = _deposit(requester_api, project, tx_hash)
     assert response.status_code == 202, response.content
     assert response.json()["status"] == "pending"
@@ -137,8 +249,13 @@ def test_pending_deposit_is_not_credited_twice_by_concurrent_rechecks(chain, fun
     from payouts.services.deposits import deposit_recheck
 
     key, project = funded
-    chain.client.sandbox("sandbox_set_finality", {"blocks": 1})
-    tx_hash = chain.transfer(key=key, receiver_id=PLATFORM_ACCOUNT, amount=near_to_yocto("1"))
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 1, "produce_empty_blocks": False})
+    tx_hash = chain.transfer(
+        key=key,
+        receiver_id=PLATFORM_ACCOUNT,
+        amount=near_to_yocto("1"),
+        wait_until="EXECUTED_OPTIMISTIC",
+    )
     api = api_client_for(project.owner)
     assert _deposit(api, project, tx_hash).status_code == 202
     chain.client.sandbox("sandbox_fast_forward", {"delta_height": 1})

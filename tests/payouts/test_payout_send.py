@@ -99,10 +99,12 @@ def test_payout_below_minimum_and_without_account(chain, earner, settings) -> No
 @pytest.mark.parametrize("account_id", ["Alice.near", "a", "bob..near", "-x.near", "x" * 65, "a b"])
 def test_invalid_near_account_ids_are_refused(account_id: str, earner) -> None:
     body = nep413_proof(key_generate(), account_id=account_id)
+    before = NearAccount.objects.get(user=earner).account_id
     response = api_client_for(earner).post("/api/me/near-account", body, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "near_account_invalid"
-    assert earner.near_account.account_id != account_id
+    # From the database: earner.near_account may be Django's cached object from before.
+    assert NearAccount.objects.get(user=earner).account_id == before != account_id
 
 
 def test_crash_after_signing_before_broadcast_is_sent_once(chain, earner) -> None:
@@ -218,13 +220,139 @@ def test_not_enough_balance_keeps_the_same_transaction(chain, earner) -> None:
 
 
 def test_payout_is_confirmed_only_once_final(chain, earner) -> None:
-    chain.client.sandbox("sandbox_set_finality", {"blocks": 2})
+    """Held non-final: the FINAL send times out, reconciliation waits (no re-broadcast, no
+    new signature) and books it once blocks make it final."""
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 2, "produce_empty_blocks": False})
     payout = payout_request(user=earner, amount=ONE)
+    with pytest.raises(PayoutOutcomeUnknownError, match="TIMEOUT_ERROR"):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    assert payout.status == Payout.Status.SUBMITTED
+    assert len(_chain_transfers_to(chain, payout.receiver_id)) == 1  # on chain, not final
+    assert payouts_reconcile(older_than_seconds=0) == {"submitted": 1}  # known, not final
+    payout.refresh_from_db()
+    assert payout.attempts == 1  # waited: not sent again
+    assert "not final" in payout.last_error
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 2})
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.signatures == 1
+
+
+def test_payout_send_waits_for_finality_while_blocks_come(chain, earner) -> None:
+    """Under a finality lag the FINAL send waits while the chain produces blocks, and the
+    payout is confirmed by the send itself."""
+    chain.client.sandbox("sandbox_set_finality", {"blocks": 3})
+    payout = payout_send(payout_id=payout_request(user=earner, amount=ONE).pk)
+    assert payout.status == Payout.Status.CONFIRMED
+    _assert_paid_once(chain, payout)
+    [transfer] = _chain_transfers_to(chain, payout.receiver_id)
+    head = chain.client.latest_block(finality="optimistic")["header"]["height"]
+    assert head >= transfer["block_height"] + 3
+
+
+# --- transactions that never landed: reconciliation proves them dead or sends them again ---
+
+
+def _chain_knows(chain, tx_hash: str) -> bool:
+    return chain.client.tx_lookup(tx_hash=tx_hash, sender_account_id=PLATFORM_ACCOUNT) is not None
+
+
+def test_key_used_out_of_band_is_refused_proven_dead_and_signed_anew(chain, earner) -> None:
+    """Someone else's transaction used our key's nonce: the send is refused with a genuine
+    InvalidNonce, the key's nonce on chain proves ours can never land, and reconciliation
+    signs once more with a fresh nonce."""
+    payout = signing.payout_sign(payout_request(user=earner, amount=ONE))  # then the worker died
+    first_hash, first_nonce = payout.tx_hash, payout.nonce
+    chain.client.sandbox("sandbox_fault", {"fault": "key_used_elsewhere"})
+
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.signatures == 2
+    assert payout.tx_hash != first_hash
+    assert payout.nonce > first_nonce
+    assert not _chain_knows(chain, first_hash)
+    details = " ".join(e.detail for e in payout.events.all())
+    assert f"transaction {first_hash} dead: nonce {first_nonce} used by another" in details
+
+
+def test_failure_before_the_node_is_sent_again_with_the_same_bytes(chain, earner) -> None:
+    """The connection was cut before the node saw the request: nothing landed, the block
+    hash is still valid, so reconciliation re-broadcasts the same transaction."""
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "drop_request_before_apply"})
     with pytest.raises(PayoutOutcomeUnknownError):
         payout_send(payout_id=payout.pk)
     payout.refresh_from_db()
     assert payout.status == Payout.Status.SUBMITTED
-    assert payouts_reconcile(older_than_seconds=0) == {"unknown": 1}  # known, not final
-    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 2})
+    first_hash = payout.tx_hash
+    assert not _chain_knows(chain, first_hash)
+
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.tx_hash == first_hash
+    assert (payout.signatures, payout.attempts) == (1, 2)
+
+
+def test_lost_broadcast_is_sent_again_with_the_same_bytes_while_valid(chain, earner) -> None:
+    """Accepted by the node and never included: the send times out, and every round of
+    reconciliation re-broadcasts the same bytes (never a new signature) until they land."""
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "lost_broadcast", "count": 3})
+    with pytest.raises(PayoutOutcomeUnknownError, match="TIMEOUT_ERROR"):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    first_hash = payout.tx_hash
+    for _ in range(2):  # lost again, twice
+        assert payouts_reconcile(older_than_seconds=0) == {"unknown": 1}
+        payout.refresh_from_db()
+        assert (payout.status, payout.tx_hash, payout.signatures) == ("submitted", first_hash, 1)
+        assert not _chain_knows(chain, first_hash)
+
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.tx_hash == first_hash
+    assert (payout.signatures, payout.attempts) == (1, 4)
+
+
+def test_lost_broadcast_is_signed_anew_only_once_its_block_hash_expired(
+    chain, earner, settings
+) -> None:
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "lost_broadcast"})
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    first_hash = payout.tx_hash
+    # Nearly expired: still includable, so the same bytes go again (and are lost again).
+    chain.client.sandbox("sandbox_fault", {"fault": "lost_broadcast"})
+    chain.client.sandbox(
+        "sandbox_fast_forward", {"delta_height": settings.NEAR_TX_VALIDITY_BLOCKS - 5}
+    )
+    assert payouts_reconcile(older_than_seconds=0) == {"unknown": 1}
+    payout.refresh_from_db()
+    assert (payout.tx_hash, payout.signatures) == (first_hash, 1)
+
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 10})
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.signatures == 2
+    assert payout.tx_hash != first_hash
+    assert not _chain_knows(chain, first_hash)
+    assert f"transaction {first_hash} dead: block hash expired" in " ".join(
+        e.detail for e in payout.events.all()
+    )
+
+
+def test_a_node_without_the_outcome_is_waited_for_not_resent(chain, earner) -> None:
+    """A lookup answered without an outcome (a node not tracking the shard) proves
+    nothing: the payout waits, with neither a new signature nor a re-broadcast."""
+    payout = signing.payout_sign(payout_request(user=earner, amount=ONE))
+    chain.client.sandbox("sandbox_fault", {"fault": "shard_not_tracked", "count": 2})
+    for _ in range(2):
+        assert payouts_reconcile(older_than_seconds=0) == {"signed": 1}
+    payout.refresh_from_db()
+    assert (payout.attempts, payout.signatures) == (0, 1)
+    assert "no outcome" in payout.last_error
     assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
     _assert_paid_once(chain, payout)

@@ -8,7 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from payouts.near.localnet import CHAIN_ID, DEFAULT_VALIDITY_PERIOD, localnet_run
+from payouts.near.localnet import (
+    CHAIN_ID,
+    DEFAULT_BLOCK_INTERVAL,
+    DEFAULT_POLLING_TIMEOUT,
+    DEFAULT_VALIDITY_PERIOD,
+    localnet_run,
+)
 
 
 class Command(BaseCommand):
@@ -26,6 +32,19 @@ class Command(BaseCommand):
             type=int,
             default=None,
             help="blocks a transaction's block_hash stays valid",
+        )
+        parser.add_argument(
+            "--polling-timeout",
+            type=float,
+            default=DEFAULT_POLLING_TIMEOUT,
+            help="seconds a call waiting for a transaction polls before TIMEOUT_ERROR "
+            "(nearcore's default: 10)",
+        )
+        parser.add_argument(
+            "--block-interval",
+            type=float,
+            default=DEFAULT_BLOCK_INTERVAL,
+            help="seconds between the empty blocks produced while a call waits for finality",
         )
         parser.add_argument(
             "--wait",
@@ -52,6 +71,8 @@ class Command(BaseCommand):
             port=port,
             transaction_validity_period=options["validity_period"]
             or getattr(settings, "NEAR_TX_VALIDITY_BLOCKS", DEFAULT_VALIDITY_PERIOD),
+            polling_timeout=options["polling_timeout"],
+            block_interval=options["block_interval"],
         )
 
     def _wait(self) -> None:

@@ -5,6 +5,9 @@ signed again (new nonce) only once its transaction provably can never land.
 """
 
 import logging
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -101,58 +104,91 @@ def _payout_after_refusal(payout: Payout, exc: NearRpcError) -> Payout:
     return resolved
 
 
+class Resolution(StrEnum):
+    """What the chain's record of a signed/submitted payout's hash allows."""
+
+    UNSIGNED = "unsigned"  # pending: nothing signed to look up; the next send signs
+    SETTLED = "settled"  # booked confirmed or failed, now or before
+    NOT_FINAL = "not_final"  # the chain has it, not final yet: wait, never re-sign
+    NOT_KNOWN_HERE = "not_known_here"  # the node answered without an outcome: ask again later
+    ALIVE = "alive"  # unknown to the chain and still includable: re-broadcast the same bytes
+    DEAD = "dead"  # unknown and provably never includable: reopened for a new signature
+
+
 def payout_resolve(*, payout_id: int) -> Payout:
     """Settle a signed/submitted payout from the chain's record of its hash.
 
-    Confirms or fails it if the chain executed the transaction. Reopens it for a new
-    signature only if the transaction provably can never land: the chain does not
-    know the hash, and before asking we saw either the head past the block hash's
-    validity window or the key's nonce at or past the transaction's nonce (both only
-    grow, so what held before the look-up still holds after it). Otherwise it is left
-    as it is, for the caller to re-broadcast. Raises PayoutOutcomeUnknownError if the
-    chain cannot be asked.
+    See payout_resolution; this returns only the payout. Raises PayoutOutcomeUnknownError
+    if the chain cannot be asked.
+    """
+    return payout_resolution(payout_id=payout_id)[0]
+
+
+def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
+    """Look a signed/submitted payout's hash up without waiting and act on the answer.
+
+    Final on chain: booked confirmed or failed. Known but not final, or answered without an
+    outcome: left as it is. Unknown: reopened for a new signature (``DEAD``) only if the
+    transaction provably can never land, by what was read *before* the look-up: the head
+    past the block hash's validity window, the key's nonce at or past the transaction's
+    nonce, or the key deleted; all three only grow (a deleted key added again starts from a
+    nonce above every earlier one), so what held before the look-up still holds after it.
+    Otherwise ``ALIVE``: the caller re-broadcasts the same bytes.
+
+    The proofs assume the node answering ``tx`` has seen at least the head and nonce read
+    before it, i.e. one node (or one sticky endpoint), not a load-balanced pool whose members
+    may lag (docs/OPERATIONS.md). Safe to repeat and to run concurrently. Raises
+    PayoutOutcomeUnknownError if the chain cannot be asked.
     """
     payout = Payout.objects.select_related("signing_key").get(pk=payout_id)
+    if payout.status == Payout.Status.PENDING:
+        return payout, Resolution.UNSIGNED
     if payout.status not in (Payout.Status.SIGNED, Payout.Status.SUBMITTED):
-        return payout
+        return payout, Resolution.SETTLED
     client = near_client()
     try:
         # Read head and nonce BEFORE the hash look-up; see the docstring.
         head = final_block_get()
-        try:
-            chain_nonce = int(
-                client.view_access_key(
-                    account_id=payout.signing_key.account_id,
-                    public_key=payout.signing_key.public_key,
-                )["nonce"]
+        chain_nonce = _signing_key_nonce(payout)
+        found = client.tx_lookup(tx_hash=payout.tx_hash, sender_account_id=platform_account_id())
+    except NearError as exc:
+        payout_error_note(payout, f"look-up: {exc}")
+        raise PayoutOutcomeUnknownError(str(exc)) from exc
+    if found is not None:
+        outcome = found.outcome
+        if outcome is not None and found.is_final:
+            return payout_finish(payout, outcome), Resolution.SETTLED
+        if outcome is None:
+            payout_error_note(
+                payout, f"the node has no outcome for it yet ({found.final_execution_status})"
             )
-        except NearRpcError as exc:
-            if not exc.is_unknown_access_key:
-                raise
-            # The key was deleted: nothing it signed can be included any more (a key
-            # added again starts from a nonce above every earlier one).
-            chain_nonce = None
-        result = client.tx_status(
-            tx_hash=payout.tx_hash, sender_account_id=platform_account_id(), wait_until="FINAL"
+            return payout, Resolution.NOT_KNOWN_HERE
+        payout_error_note(payout, f"on chain, not final yet ({found.final_execution_status})")
+        return payout, Resolution.NOT_FINAL
+    expired = head.height - (payout.block_height or 0) > settings.NEAR_TX_VALIDITY_BLOCKS
+    if chain_nonce is None:
+        reason = f"signing key {payout.signing_key.public_key} deleted"
+    elif expired:
+        reason = "block hash expired"
+    elif chain_nonce >= (payout.nonce or 0):
+        reason = f"nonce {payout.nonce} used by another (key nonce {chain_nonce})"
+    else:
+        return payout, Resolution.ALIVE
+    _payout_reopen(payout, tx_hash=payout.tx_hash, reason=reason)
+    return Payout.objects.get(pk=payout.pk), Resolution.DEAD
+
+
+def _signing_key_nonce(payout: Payout) -> int | None:
+    """The payout's signing key's nonce on chain; None if the key was deleted."""
+    try:
+        access_key = near_client().view_access_key(
+            account_id=payout.signing_key.account_id, public_key=payout.signing_key.public_key
         )
     except NearRpcError as exc:
-        if not exc.is_unknown_transaction:
-            raise PayoutOutcomeUnknownError(str(exc)) from exc
-        result = None
-    except NearTransportError as exc:
-        raise PayoutOutcomeUnknownError(str(exc)) from exc
-    if result is not None:
-        outcome = outcome_summary(result)
-        if not _is_final(outcome):
-            return payout
-        return payout_finish(payout, outcome)
-    expired = head.height - (payout.block_height or 0) > settings.NEAR_TX_VALIDITY_BLOCKS
-    nonce_passed = chain_nonce is None or chain_nonce >= (payout.nonce or 0)
-    if expired or nonce_passed:
-        reason = "block hash expired" if expired else f"nonce {payout.nonce} used by another"
-        _payout_reopen(payout, tx_hash=payout.tx_hash, reason=reason)
-        return Payout.objects.get(pk=payout.pk)
-    return payout
+        if exc.is_unknown_access_key:
+            return None
+        raise
+    return int(access_key["nonce"])
 
 
 def _payout_reopen(payout: Payout, *, tx_hash: str | None, reason: str) -> None:
@@ -186,7 +222,7 @@ def _is_final(outcome: Outcome) -> bool:
     return outcome.succeeded is not None and outcome.final_execution_status in (None, "FINAL")
 
 
-def _failure_reason(failure: dict | None) -> str:
+def _failure_reason(failure: dict[str, Any] | None) -> str:
     if not failure:
         return "The transfer failed on chain."
     kind = (failure.get("ActionError") or {}).get("kind") or {}
@@ -250,7 +286,7 @@ def payouts_reconcile(*, older_than_seconds: int = 30) -> dict[str, int]:
     Safe to run at any time, concurrently with the send tasks. Returns counts of the
     payouts by the state they reached.
     """
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
         Payout.objects.filter(status__in=Payout.OPEN_STATUSES, created_at__lte=cutoff)
         .order_by("pk")
@@ -263,18 +299,21 @@ def payouts_reconcile(*, older_than_seconds: int = 30) -> dict[str, int]:
 
 
 def payouts_settle(*, payout_ids: list[int]) -> dict[str, int]:
-    """Resolve each payout from the chain, then send it on if it is still open.
+    """Resolve each payout from the chain, then send it on if that is what it needs.
 
-    Returns counts by the state reached ("unknown" where the chain did not answer).
-    Safe to repeat and to run beside the send tasks, like every step here.
+    A pending payout is signed and sent; one whose transaction is unknown to the chain is
+    re-broadcast with the same bytes while it could still land, and signed anew once it
+    provably cannot; one the chain has but not final yet is left to finish. Returns counts
+    by the state reached ("unknown" where the chain did not answer). Safe to repeat and to
+    run beside the send tasks, like every step here.
     """
     counts: dict[str, int] = {}
     for payout_id in payout_ids:
         try:
-            payout = payout_resolve(payout_id=payout_id)
-            if payout.status in Payout.OPEN_STATUSES:
+            payout, resolution = payout_resolution(payout_id=payout_id)
+            if resolution in (Resolution.UNSIGNED, Resolution.ALIVE, Resolution.DEAD):
                 payout = payout_send(payout_id=payout_id)
-            status = payout.status
+            status = str(payout.status)
         except PayoutOutcomeUnknownError:
             status = "unknown"
         counts[status] = counts.get(status, 0) + 1
