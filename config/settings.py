@@ -306,6 +306,12 @@ if not NEAR_IS_LOCALNET and not (NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE):
 NEAR_RPC_TIMEOUT = float(os.environ.get("NEAR_RPC_TIMEOUT", "20"))
 # Blocks a transaction's block hash stays valid (nearcore's transaction_validity_period).
 NEAR_TX_VALIDITY_BLOCKS = int(os.environ.get("NEAR_TX_VALIDITY_BLOCKS", "86400"))
+# Blocks of transaction history the RPC node keeps: a non-archival nearcore node forgets
+# transactions after gc_num_epochs_to_keep epochs (5 x 43,200 blocks on mainnet and
+# testnet); 4 epochs leaves a margin. "unknown" proves a transaction never landed only
+# within this window. "none" for an archival node; the local chain keeps everything.
+_history = os.environ.get("NEAR_TX_HISTORY_BLOCKS", "none" if NEAR_IS_LOCALNET else "172800")
+NEAR_TX_HISTORY_BLOCKS = None if _history.strip().lower() in {"", "none"} else int(_history)
 NEAR_EXPLORER_TX_URL = os.environ.get("NEAR_EXPLORER_TX_URL", "")
 # "Sign in with NEAR" (NEP-413): the recipient wallets sign for, i.e. this site's host.
 # A signature for another recipient is refused, so it must be this deployment's own name.

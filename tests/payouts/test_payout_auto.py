@@ -7,8 +7,8 @@ from payouts.models import NearAccount, Payout
 from payouts.money import near_to_yocto
 from payouts.near.keys import key_generate
 from payouts.selectors import earnings_summary
-from payouts.services.earnings import earning_credit, payouts_auto_sweep
-from payouts.services.payouts import payouts_reconcile
+from payouts.services.earnings import earning_credit, payout_auto, payouts_auto_sweep
+from payouts.services.payouts import payout_send, payouts_reconcile
 from tests.factories import ProjectFactory, UserFactory, escrow_fund
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +124,26 @@ def test_sweep_does_not_retry_a_payout_that_failed_on_chain(chain, project, sett
     _credit(user, project, "0.1", 2)
     assert payouts_auto_sweep(older_than_seconds=0) == 1
     assert Payout.objects.count() == 2
+
+
+def test_earnings_credited_while_a_payout_was_open_go_out_when_it_confirms(
+    chain, project, settings, django_capture_on_commit_callbacks
+) -> None:
+    """The automatic payout of an earning finds the previous payout still open and does
+    nothing; once that payout confirms, the rest goes out without waiting for the sweep."""
+    settings.AUTO_PAYOUT_NEAR = "1"
+    user = UserFactory()
+    _verified(user)
+    with django_capture_on_commit_callbacks(execute=False):
+        _credit(user, project, "1", 1)  # its automatic payout task is lost
+    first = payout_auto(user_id=user.pk)
+    assert first is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        _credit(user, project, "2", 2)  # finds `first` open: nothing more yet
+    assert Payout.objects.count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        payout_send(payout_id=first.pk)  # confirmed: the rest goes out after it
+    payouts = list(Payout.objects.order_by("pk"))
+    assert [p.amount for p in payouts] == [near_to_yocto("1"), near_to_yocto("2")]
+    assert {p.status for p in payouts} == {Payout.Status.CONFIRMED}
+    assert earnings_summary(user=user).balance == 0

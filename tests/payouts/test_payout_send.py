@@ -55,7 +55,10 @@ def _assert_paid_once(chain, payout: Payout) -> None:
     assert sum(balances.values()) == 0
 
 
-def test_withdrawal_is_paid_on_chain(chain, earner, django_capture_on_commit_callbacks) -> None:
+def test_withdrawal_is_paid_on_chain(
+    chain, earner, django_capture_on_commit_callbacks, settings
+) -> None:
+    settings.AUTO_PAYOUT_NEAR = ""  # what is left stays: this is about the withdrawal
     api = api_client_for(earner)
     with django_capture_on_commit_callbacks(execute=True):
         response = api.post("/api/me/payouts", {"amount": "2"}, format="json")
@@ -356,3 +359,77 @@ def test_a_node_without_the_outcome_is_waited_for_not_resent(chain, earner) -> N
     assert "no outcome" in payout.last_error
     assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
     _assert_paid_once(chain, payout)
+
+
+HISTORY = 1000  # blocks the node keeps in these tests (sandbox_set_history)
+
+
+@pytest.fixture
+def forgetful_node(chain, settings):
+    """A node that garbage-collects transactions older than HISTORY blocks, and settings
+    that say so, as a non-archival mainnet node (NEAR_TX_HISTORY_BLOCKS)."""
+    chain.client.sandbox("sandbox_set_history", {"blocks": HISTORY})
+    settings.NEAR_TX_HISTORY_BLOCKS = HISTORY
+    return chain
+
+
+def test_a_landed_payout_the_node_forgot_is_never_signed_again(
+    forgetful_node, earner, settings
+) -> None:
+    """The transfer landed but the answer was lost; by the time reconciliation asks, the
+    node has garbage-collected it and answers "unknown". That no longer proves anything:
+    the payout stays open for an operator, and the contributor is paid once."""
+    chain = forgetful_node
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "drop_response_after_apply"})
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    landed_hash = payout.tx_hash
+    assert _chain_transfers_to(chain, payout.receiver_id), "the transfer did land"
+    chain.client.sandbox(
+        "sandbox_fast_forward",
+        {"delta_height": settings.NEAR_TX_VALIDITY_BLOCKS + HISTORY + 10},
+    )
+    assert not _chain_knows(chain, landed_hash), "the node forgot it"
+
+    for _ in range(2):
+        assert payouts_reconcile(older_than_seconds=0) == {"submitted": 1}
+    payout.refresh_from_db()
+    assert (payout.tx_hash, payout.signatures) == (landed_hash, 1)
+    assert "archival node" in payout.last_error
+    assert [t["tx_hash"] for t in _chain_transfers_to(chain, payout.receiver_id)] == [landed_hash]
+
+
+def test_a_payout_that_never_landed_is_signed_anew_beyond_the_history(
+    forgetful_node, earner, settings
+) -> None:
+    """Lost, never included, and older than the node's history: the key's nonce on chain
+    is still below the transaction's, so it provably never landed (and, expired, never
+    will): it is signed anew and paid once."""
+    chain = forgetful_node
+    payout = payout_request(user=earner, amount=ONE)
+    chain.client.sandbox("sandbox_fault", {"fault": "lost_broadcast"})
+    with pytest.raises(PayoutOutcomeUnknownError):
+        payout_send(payout_id=payout.pk)
+    payout.refresh_from_db()
+    first_hash = payout.tx_hash
+    chain.client.sandbox(
+        "sandbox_fast_forward",
+        {"delta_height": settings.NEAR_TX_VALIDITY_BLOCKS + HISTORY + 10},
+    )
+    assert payouts_reconcile(older_than_seconds=0) == {"confirmed": 1}
+    _assert_paid_once(chain, payout)
+    assert payout.signatures == 2
+    assert payout.tx_hash != first_hash
+
+
+def test_the_local_node_forgets_as_told(chain, earner) -> None:
+    """sandbox_set_history: a transaction more than N blocks below the head is unknown."""
+    payout = payout_send(payout_id=payout_request(user=earner, amount=ONE).pk)
+    assert _chain_knows(chain, payout.tx_hash)
+    chain.client.sandbox("sandbox_set_history", {"blocks": 5})
+    chain.client.sandbox("sandbox_fast_forward", {"delta_height": 6})
+    assert not _chain_knows(chain, payout.tx_hash)
+    chain.client.sandbox("sandbox_set_history", {"blocks": None})
+    assert _chain_knows(chain, payout.tx_hash)

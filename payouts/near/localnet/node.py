@@ -38,6 +38,13 @@ level, one empty block every ``block_interval`` seconds, so a FINAL wait under a
 can conclude. ``sandbox_set_finality {"produce_empty_blocks": false}`` holds the head still
 instead (nearcore's ``Consensus.produce_empty_blocks``, false "for testing"): a transaction
 then stays non-final until a change or a fast-forward moves the head.
+
+History: this chain keeps every transaction. A non-archival nearcore node garbage-collects
+blocks, chunks and outcomes older than ``gc_num_epochs_to_keep`` epochs (core/chain-configs
+``GCConfig``, default 5; chain/chain/src/garbage_collection.rs ``clear_old_blocks_data``),
+after which ``tx`` answers UNKNOWN_TRANSACTION for a transaction that did land.
+``sandbox_set_history {"blocks": N}`` makes this node forget transactions included more than
+N blocks below the head, to test that callers never read "unknown" as "never landed" there.
 """
 
 from __future__ import annotations
@@ -161,6 +168,9 @@ class LocalNet:
         # about two blocks; tests raise it to see the optimistic state. In memory only.
         self.finality_blocks = 0
         self.produce_empty_blocks = True  # while a call waits for a known transaction
+        # Transactions included more than this many blocks below the head are forgotten, as
+        # by a garbage-collecting node; None keeps them all (an archival node). In memory.
+        self.history_blocks: int | None = None
 
     # --- the state, for inspection -------------------------------------------------------
 
@@ -299,6 +309,7 @@ class LocalNet:
             "sandbox_fault": lambda params, _f: {"faults": self._faults.arm(fault_parse(params))},
             "sandbox_clear_faults": lambda _params, _fault: {"cleared": self._faults.clear()},
             "sandbox_set_finality": lambda params, _fault: self._rpc_set_finality(params),
+            "sandbox_set_history": lambda params, _fault: self._rpc_set_history(params),
             "sandbox_transfers": lambda _params, _fault: views.transfers_view(state),
             "sandbox_state": lambda _params, _fault: views.state_view(state),
         }
@@ -345,8 +356,13 @@ class LocalNet:
         """``send_tx_internal(tx, check_only=false)``: include a valid transaction, refuse an
         invalid one (INVALID_TRANSACTION). A transaction already on chain is valid (its
         InvalidNonce is forgiven by ``tx_exists``). ``lost``: accepted, never included."""
-        if signed.hash in self.state.txs:
+        if signed.hash in self.state.txs and not self._forgotten(signed.hash):
             return
+        if signed.hash in self.state.txs:
+            # Garbage-collected: the node validates it afresh, and a landed transaction's
+            # nonce is used (InvalidNonce) or its block hash expired.
+            tx_validate(self.state, signed)
+            raise internal_error(f"forgotten transaction {signed.hash} validated again")
         if lost:
             tx_validate(self.state, signed)
             log.warning("localnet accepted tx %s and lost it (lost_broadcast)", signed.hash)
@@ -385,7 +401,7 @@ class LocalNet:
         if not shard_tracked:
             return {"final_execution_status": "NONE"}
         record = self.state.txs.get(tx_hash)
-        if record is None:
+        if record is None or self._forgotten(tx_hash):
             return None
         status = tx_execution_status(record, final_height=self.final_height)
         answer = {**record["result"], "final_execution_status": status}
@@ -432,6 +448,12 @@ class LocalNet:
                     continue
                 wait = min(wait, due - now)
             self._new_block.wait(wait)
+
+    def _forgotten(self, tx_hash: str) -> bool:
+        """Whether a garbage-collecting node would no longer have this transaction."""
+        if self.history_blocks is None:
+            return False
+        return int(self.state.txs[tx_hash]["height"]) < self.state.head_height - self.history_blocks
 
     # --- admin (sandbox_*) --------------------------------------------------------------
 
@@ -526,6 +548,17 @@ class LocalNet:
         self.produce_empty_blocks = produce
         self._new_block.notify_all()  # waiting calls look again (and may produce blocks now)
         return {"finality_blocks": blocks, "produce_empty_blocks": produce}
+
+    def _rpc_set_history(self, params: Any) -> dict[str, Any]:
+        """Forget transactions included more than ``blocks`` below the head (None: keep all),
+        as a garbage-collecting node does (in memory only)."""
+        blocks = named(params, ("blocks",)).get("blocks")
+        if blocks is not None and (
+            isinstance(blocks, bool) or not isinstance(blocks, int) or blocks < 0
+        ):
+            raise parse_error("Failed parsing args: blocks must be null or a non-negative integer")
+        self.history_blocks = blocks
+        return {"history_blocks": blocks}
 
     # --- faults ------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.enqueue import enqueue_on_commit
 from payouts.models import Journal, Payout
 from payouts.near.client import (
     NearError,
@@ -35,6 +36,7 @@ from payouts.services.payouts.base import (
     payout_event_record,
 )
 from payouts.services.payouts.signing import final_block_get, payout_sign, signing_key_seed
+from payouts.tasks import payout_auto_task
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +115,9 @@ class Resolution(StrEnum):
     NOT_KNOWN_HERE = "not_known_here"  # the node answered without an outcome: ask again later
     ALIVE = "alive"  # unknown to the chain and still includable: re-broadcast the same bytes
     DEAD = "dead"  # unknown and provably never includable: reopened for a new signature
+    # Unknown, but older than the node's history: it may have landed and been forgotten,
+    # and the key's nonce cannot tell. Left open for an operator (archival node).
+    UNDECIDABLE = "undecidable"
 
 
 def payout_resolve(*, payout_id: int) -> Payout:
@@ -134,6 +139,12 @@ def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
     nonce, or the key deleted; all three only grow (a deleted key added again starts from a
     nonce above every earlier one), so what held before the look-up still holds after it.
     Otherwise ``ALIVE``: the caller re-broadcasts the same bytes.
+
+    "Unknown" means "never landed" only while the node still keeps the blocks the transaction
+    could have landed in: from its block hash on. Past NEAR_TX_HISTORY_BLOCKS (a non-archival
+    node's garbage collection) only the key's nonce can still prove it: below the
+    transaction's nonce, it never landed, and with its block hash expired it never will;
+    otherwise the payout is left open (``UNDECIDABLE``), never signed again.
 
     The proofs assume the node answering ``tx`` has seen at least the head and nonce read
     before it, i.e. one node (or one sticky endpoint), not a load-balanced pool whose members
@@ -165,8 +176,22 @@ def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
             return payout, Resolution.NOT_KNOWN_HERE
         payout_error_note(payout, f"on chain, not final yet ({found.final_execution_status})")
         return payout, Resolution.NOT_FINAL
-    expired = head.height - (payout.block_height or 0) > settings.NEAR_TX_VALIDITY_BLOCKS
-    if chain_nonce is None:
+    age = head.height - (payout.block_height or 0)  # blocks since its block hash
+    expired = age > settings.NEAR_TX_VALIDITY_BLOCKS
+    history = settings.NEAR_TX_HISTORY_BLOCKS
+    if history is not None and age > history:
+        never_landed = chain_nonce is not None and chain_nonce < (payout.nonce or 0)
+        if not (expired and never_landed):
+            note = (
+                f"unknown to the RPC, but signed {age} blocks ago, beyond its history "
+                f"({history} blocks): it may have landed. Look {payout.tx_hash} up on an "
+                "archival node; the payout stays open"
+            )
+            payout_error_note(payout, note)
+            log.error("payout %s: %s", payout.public_id, note)
+            return payout, Resolution.UNDECIDABLE
+        reason = f"block hash expired and key nonce {chain_nonce} below {payout.nonce}"
+    elif chain_nonce is None:
         reason = f"signing key {payout.signing_key.public_key} deleted"
     elif expired:
         reason = "block hash expired"
@@ -233,7 +258,11 @@ def _failure_reason(failure: dict[str, Any] | None) -> str:
 
 
 def payout_finish(payout: Payout, outcome: Outcome) -> Payout:
-    """Book a final on-chain outcome: confirmed, or failed with the amount refunded."""
+    """Book a final on-chain outcome: confirmed, or failed with the amount refunded.
+
+    A confirmed payout lets the contributor's automatic payout run again: earnings
+    credited while this one was open (their own task found it open) go out next.
+    """
     in_flight = in_flight_account()
     world = world_account()
     fees = platform_fees_account()
@@ -253,6 +282,7 @@ def payout_finish(payout: Payout, outcome: Outcome) -> Payout:
             )
             payout.status = Payout.Status.CONFIRMED
             detail = "confirmed"
+            enqueue_on_commit(payout_auto_task, payout.user_id)
         else:
             earnings = earnings_account(user_id=payout.user_id)
             journal_post(
