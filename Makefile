@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nearlabel
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Debug is off unless asked for (config/settings.py). These targets run on a development
+# machine, over plain HTTP: debug on, unless the environment already says otherwise. The
+# tests ignore it (tests/settings.py); production sets DJANGO_DEBUG=0 (docs/OPERATIONS.md).
+export DJANGO_DEBUG ?= 1
 
 .PHONY: install run demo test lint format migrate localnet worker bench clean
 
