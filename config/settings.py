@@ -234,14 +234,23 @@ MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR stri
 AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", "1")
 PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
 
+# config.reporting.logging_configure applies this and redacts secrets (credentials in
+# URLs, SECRET_KEY, database passwords) from every log record, whichever handler writes it.
+LOGGING_CONFIG = "config.reporting.logging_configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One handler for everything: Django's own console handler (debug only) would
+        # print its records a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+
 # --- Security: production settings from the environment -------------------------------
 # With debug off every one of these is on; each can be set explicitly (docs/OPERATIONS.md).
 # `manage.py check --deploy` is clean under the defaults (tests/test_deploy_settings.py).
@@ -266,3 +275,6 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Error pages, error reports and logs never show a secret, debug or not (config.reporting).
+DEFAULT_EXCEPTION_REPORTER = "config.reporting.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialsExceptionReporterFilter"
