@@ -130,6 +130,39 @@ def test_logs_show_no_password(secret_settings, caplog) -> None:
     _assert_clean(" ".join(r.getMessage() for r in caplog.records))
 
 
+def test_a_redis_failure_under_the_api_answers_no_password(secret_settings, monkeypatch) -> None:
+    from rest_framework.test import APIClient
+
+    from labeling.api import views
+
+    def down(**kwargs):
+        raise ConnectionError(f"Error connecting to {REDIS_URL}")
+
+    monkeypatch.setattr(views, "project_create", down)
+    secret_settings.DEBUG = True
+    from tests.conftest import api_client_for
+    from tests.factories import UserFactory
+
+    client = api_client_for(UserFactory())
+    assert isinstance(client, APIClient)
+    client.raise_request_exception = False
+    response = client.post(
+        "/api/projects/",
+        {
+            "title": "t",
+            "task_type": "classification",
+            "label_config": ["a", "b"],
+            "reward_per_answer": "1",
+        },
+        format="json",
+    )
+    assert response.status_code == 500
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": response.json()["error"]["message"]}
+    }
+    _assert_clean(response.content.decode())
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
