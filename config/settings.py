@@ -139,11 +139,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    # Strict and size-limited (see "Untrusted input" below); every body is checked before
+    # the view runs, even one the view would not read.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "config.parsers.StrictJSONParser",
+        "config.parsers.StrictMultiPartParser",
+        "config.parsers.StrictFormParser",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.parsers.BodyCheckingContentNegotiation",
     # JSON only: errors too are always JSON (no browsable-API HTML pages).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # `?format=` names an export format here, not a DRF renderer.
@@ -283,3 +286,13 @@ SESSION_COOKIE_HTTPONLY = True
 # Error pages, error reports and logs never show a secret, debug or not (config.reporting).
 DEFAULT_EXCEPTION_REPORTER = "config.reporting.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialsExceptionReporterFilter"
+
+# --- Untrusted input: request body limits ----------------------------------------------
+# Bytes. DRF reads bodies itself, without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so
+# config.parsers enforces these: more is refused with 413 request_too_large, before the
+# body is read when Content-Length says so. Views may allow more (the item import does).
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+# An item import as a JSON body; bigger imports go as a file (multipart, `file`).
+IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 1024 * 1024)))
+# An uploaded import file (.json, .jsonl, .csv).
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))

@@ -5,11 +5,12 @@ import logging
 
 import pytest
 from django.http import HttpResponse
-from django.urls import path
+from django.urls import URLPattern, URLResolver, get_resolver, path
 from rest_framework.permissions import AllowAny
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
+from config.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 from config.urls import urlpatterns as project_urlpatterns
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -130,3 +131,28 @@ def test_pages_outside_the_api_keep_django_errors(client) -> None:
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+def test_every_api_view_parses_strictly() -> None:
+    """No view falls back to DRF's own parsers (unbounded, RecursionError, NUL...)."""
+    strict = (StrictJSONParser, StrictMultiPartParser, StrictFormParser)
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern):
+                yield str(pattern.pattern), pattern.callback
+
+    checked = 0
+    for route, callback in views(get_resolver("config.urls").url_patterns):
+        view_class = getattr(callback, "cls", None)
+        if view_class is None or not issubclass(view_class, APIView):
+            continue
+        view = view_class(**getattr(callback, "initkwargs", {}))
+        parsers = view.get_parsers()
+        assert parsers, route
+        for parser in parsers:
+            assert isinstance(parser, strict), (route, parser)
+        checked += 1
+    assert checked >= 15

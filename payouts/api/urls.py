@@ -1,7 +1,13 @@
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
 
+from config.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 from payouts.api import views
+
+# DRF's view names its own parsers; the API's strict ones instead (config.parsers).
+obtain_auth_token = ObtainAuthToken.as_view(
+    parser_classes=[StrictFormParser, StrictMultiPartParser, StrictJSONParser]
+)
 
 urlpatterns = [
     path("auth/token", obtain_auth_token, name="auth-token"),

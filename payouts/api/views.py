@@ -4,12 +4,12 @@ from django.contrib.auth import login
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.parsers import StrictJSONParser
 from payouts import selectors
 from payouts.api.serializers import (
     AuthChallengeSerializer,
@@ -68,7 +68,7 @@ class NearSigninView(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     # JSON only: a cross-site HTML form cannot post here and log a browser in.
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(request=NearSigninSerializer, responses=NearSigninResultSerializer)
     def post(self, request: Request) -> Response:
