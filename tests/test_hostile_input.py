@@ -265,6 +265,25 @@ def test_import_json_body_over_its_limit_says_how_to_upload_a_file(settings) -> 
     assert not Item.objects.exists()
 
 
+def test_import_json_body_reaches_the_item_limit() -> None:
+    """MAX_ITEMS_PER_IMPORT (100,000) small items fit a JSON body; one more is 413."""
+    from marketplace.services.imports import MAX_ITEMS_PER_IMPORT
+
+    requester = UserFactory()
+    project = project_with_items(items=0, fund=False, owner=requester, status="draft")
+    api = api_client_for(requester)
+    url = f"/api/projects/{project.public_id}/items/"
+    body = "[" + ",".join(f'{{"n":{n}}}' for n in range(MAX_ITEMS_PER_IMPORT + 1)) + "]"
+    response = api.generic("POST", url, body, content_type="application/json")
+    error = _refused(response, 413, "import_too_large")
+    assert error["details"]["limit"] == MAX_ITEMS_PER_IMPORT
+    assert not Item.objects.exists()
+    body = body.rsplit(",", 1)[0] + "]"
+    response = api.generic("POST", url, body, content_type="application/json")
+    assert response.status_code == 201, response.content[:300]
+    assert Item.objects.count() == MAX_ITEMS_PER_IMPORT
+
+
 # --- forms and files ----------------------------------------------------------------------
 
 
@@ -312,6 +331,67 @@ def draft(requester):
         platform_fee_bps=1000,
     )
     return project
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "line", "problem"),
+    [
+        ("a.jsonl", b'{"data": {"t": "ok"}}\n{"data": {"t": "\\ud800"}}\n', 2, "text_invalid"),
+        ("a.jsonl", b'{"data": {"t": "a\\u0000"}}\n', 1, "text_invalid"),
+        ("a.jsonl", b'{"data": {"k\\u0000": 1}}\n', 1, "text_invalid"),
+        ("a.jsonl", b'{"data": {"t": 1}}\n{"data": {"n": 1e400}}\n', 2, "json_number_invalid"),
+        ("a.jsonl", b'{"data": {"n": NaN}}\n', 1, "json_number_invalid"),
+        ("a.jsonl", b'{"data": {"t": 1}}\n{"data": ' + b"[" * 100_000 + b"\n", 2, "json_too_deep"),
+        ("a.jsonl", b'{"data": {"t": 1}, "external_id": "\\ud800"}\n', 1, None),
+        ("a.jsonl", b'{"data": {"t": "\xff"}}\n', 1, None),
+        ("a.json", b'[{"t": 1}, {"t": "\\u0000"}]', 2, "text_invalid"),
+        ("a.json", b"[" * 100_000, 1, "json_too_deep"),
+        ("a.json", b'[{"t": 1e999}]', 1, "json_number_invalid"),
+        ("a.csv", b"text,label\nok,1\nbad\x00,2\n", 3, "text_invalid"),
+        ("a.csv", b"te\x00xt,label\nok,1\n", 2, "text_invalid"),
+        ("a.csv", b"text,external_id\nok,a\x00\n", 2, None),
+        ("a.csv", b"text\nok\n\xff\n", 3, None),
+    ],
+)
+def test_hostile_files_are_refused_with_their_line(
+    requester_api, draft, name, content, line, problem
+) -> None:
+    response = requester_api.post(
+        f"/api/projects/{draft.public_id}/items/",
+        {"file": SimpleUploadedFile(name, content)},
+        format="multipart",
+    )
+    error = _refused(response, 400, "import_invalid")
+    assert error["details"]["line"] == line, error
+    if problem:
+        assert error["details"]["problem"] == problem, error
+    assert not Item.objects.exists()
+
+
+def test_an_item_over_the_size_limit_is_refused(requester_api, draft) -> None:
+    from marketplace.services.imports import MAX_ITEM_BYTES
+
+    content = b'{"data": {"t": "ok"}}\n{"data": {"t": "' + b"x" * MAX_ITEM_BYTES + b'"}}\n'
+    response = requester_api.post(
+        f"/api/projects/{draft.public_id}/items/",
+        {"file": SimpleUploadedFile("big.jsonl", content)},
+        format="multipart",
+    )
+    assert _refused(response, 400, "import_invalid")["details"]["line"] == 2
+    assert not Item.objects.exists()
+
+
+def test_item_data_nested_past_the_item_depth_is_refused(requester_api, draft) -> None:
+    from marketplace.services.imports import MAX_ITEM_DEPTH
+
+    deep = "[" * MAX_ITEM_DEPTH + "1" + "]" * MAX_ITEM_DEPTH  # data {"d": deep}: one too many
+    body = '[{"data": {"d": ' + deep + "}}]"
+    response = requester_api.generic(
+        "POST", f"/api/projects/{draft.public_id}/items/", body, content_type="application/json"
+    )
+    error = _refused(response, 400, "import_invalid")
+    assert error["details"]["problem"] == "json_too_deep"
+    assert not Item.objects.exists()
 
 
 def test_upload_over_the_file_limit_is_413(requester_api, draft, settings) -> None:
