@@ -1,7 +1,7 @@
 import json
 
 from django.conf import settings
-from django.http import StreamingHttpResponse
+from django.http import FileResponse
 from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -15,7 +15,7 @@ from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from labeling import selectors
 from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
 from marketplace.errors import ImportTooLargeError
-from marketplace.services.exports import project_export_jsonl
+from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
     MAX_ITEMS_PER_IMPORT,
@@ -107,16 +107,22 @@ class ProjectExportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        description="The whole export, answered only once complete (with Content-Length): "
+        "an export that fails half-way answers an error, never a truncated 200.",
     )
-    def get(self, request: Request, project_id: str) -> StreamingHttpResponse:
+    def get(self, request: Request, project_id: str) -> FileResponse:
         project = selectors.project_get_owned(user=request.user, public_id=project_id)
         fmt = request.query_params.get("format", "jsonl")
         if fmt != "jsonl":
             raise ApplicationError(
                 f"Unknown export format {json.dumps(fmt)}; use jsonl.", code="export_format_unknown"
             )
-        response = StreamingHttpResponse(
-            project_export_jsonl(project=project), content_type="application/x-ndjson"
+        export = project_export_file(project=project)
+        response = FileResponse(
+            export.file,
+            content_type="application/x-ndjson",
+            as_attachment=True,
+            filename=f"{project.public_id}.jsonl",
         )
-        response["Content-Disposition"] = f'attachment; filename="{project.public_id}.jsonl"'
+        response["Content-Length"] = str(export.size)
         return response
