@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nearlabel
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Debug is off unless asked for (config/settings.py). These targets run on a development
+# machine, over plain HTTP: debug on, unless the environment already says otherwise. The
+# tests ignore it (tests/settings.py); production sets DJANGO_DEBUG=0 (docs/OPERATIONS.md).
+export DJANGO_DEBUG ?= 1
 
 .PHONY: install run demo test lint format migrate localnet worker bench clean
 
@@ -19,15 +23,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-# Development targets run with DJANGO_DEBUG=1 unless the environment sets it.
-run demo migrate localnet worker: export DJANGO_DEBUG ?= 1
-
 migrate: install
 	$(PY) manage.py migrate --noinput --verbosity 0
 
-# The embedded default: SQLite, tasks in process, the local NEAR RPC on :3030. Development
-# mode (DJANGO_DEBUG=1) unless the environment says otherwise. The services log to
-# var/log/; the logins are printed once the web server answers.
+# The embedded default: SQLite, tasks in process, the local NEAR RPC on :3030. The
+# services log to var/log/; the logins are printed once the web server answers.
 RUN_HOST ?= 127.0.0.1
 RUN_PORT ?= 8000
 run: migrate

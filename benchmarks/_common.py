@@ -48,6 +48,8 @@ def bench_env(*, database_url: str, var_dir: Path, **extra: str) -> dict[str, st
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DJANGO_DEBUG="0",
+        # Plain HTTP on 127.0.0.1: debug off would otherwise redirect to HTTPS.
+        SECURE_SSL_REDIRECT="0",
         SECRET_KEY=BENCH_SECRET_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         # Required with DJANGO_DEBUG=0 ("Sign in with NEAR" recipient); unused here.

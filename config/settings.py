@@ -1,8 +1,11 @@
 """Settings, read from the environment.
 
-Every default is for development on one machine (SQLite, tasks run in process, the
-local NEAR RPC). Production sets DJANGO_DEBUG=0, SECRET_KEY, DATABASE_URL, REDIS_URL,
-NEAR_RPC_URL, NEAR_ACCOUNT_ID and NEAR_PRIVATE_KEY_FILE (see docs/OPERATIONS.md).
+Debug is off unless DJANGO_DEBUG says otherwise, and off means secure: SECRET_KEY and
+NEAR_AUTH_RECIPIENT are required, cookies are secure, HTTP redirects to HTTPS, HSTS is
+sent. `make run`, `make demo` and the tests (tests/settings.py) set what they need. The
+other defaults are for one machine (SQLite, tasks run in process, the local NEAR RPC);
+production also sets ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, NEAR_RPC_URL, NEAR_ACCOUNT_ID
+and NEAR_PRIVATE_KEY_FILE (see docs/OPERATIONS.md).
 """
 
 import os
@@ -22,14 +25,20 @@ def env_bool(name: str, *, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = env_bool("DJANGO_DEBUG", default=True)
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated variable as a list, blanks dropped."""
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+# Off unless asked for: a forgotten variable must not serve debug pages in production.
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY is required when DJANGO_DEBUG is off.")
     SECRET_KEY = "insecure-development-only-key"  # noqa: S105  (DEBUG only, never served)
 
-ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 if DEBUG:
     ALLOWED_HOSTS += ["testserver", "[::1]"]
 
@@ -49,9 +58,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every error answer under /api/ becomes JSON, whichever layer produced it.
+    "config.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    # Django's, except that it never redirects an /api/ POST to add a slash.
+    "config.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -127,11 +139,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "config.schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
+    # Strict and size-limited (see "Untrusted input" below); every body is checked before
+    # the view runs, even one the view would not read.
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        "config.parsers.StrictJSONParser",
+        "config.parsers.StrictMultiPartParser",
+        "config.parsers.StrictFormParser",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.parsers.BodyCheckingContentNegotiation",
+    # JSON only: errors too are always JSON (no browsable-API HTML pages).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # `?format=` names an export format here, not a DRF renderer.
     "URL_FORMAT_OVERRIDE": None,
     # Amounts are never floats: DRF must not coerce them on the way out either.
@@ -328,11 +345,57 @@ MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR stri
 AUTO_PAYOUT_NEAR = os.environ.get("AUTO_PAYOUT_NEAR", MIN_PAYOUT_NEAR)
 PAYOUT_RETRY_MAX = int(os.environ.get("PAYOUT_RETRY_MAX", "8"))
 
+# config.reporting.logging_configure applies this and redacts secrets (credentials in
+# URLs, SECRET_KEY, database passwords) from every log record, whichever handler writes it.
+LOGGING_CONFIG = "config.reporting.logging_configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One handler for everything: Django's own console handler (debug only) would
+        # print its records a second time.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }
+
+# --- Security: production settings from the environment -------------------------------
+# With debug off every one of these is on; each can be set explicitly (docs/OPERATIONS.md).
+# `manage.py check --deploy` is clean under the defaults (tests/test_deploy_settings.py).
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Seconds browsers remember to use HTTPS only. Start lower (e.g. 3600) while trying HTTPS
+# out: a browser that saw the header refuses plain HTTP until it expires.
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a TLS-terminating proxy: "HTTP_X_FORWARDED_PROTO,https". Set it only if the
+# proxy always sets (or strips) that header, or any client can claim to be on HTTPS.
+_proxy_ssl_header = env_list("SECURE_PROXY_SSL_HEADER")
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured('SECURE_PROXY_SSL_HEADER is "<META name>,<value>".')
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+# Origins (with scheme) trusted for unsafe requests with a session: "https://example.org".
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# Error pages, error reports and logs never show a secret, debug or not (config.reporting).
+DEFAULT_EXCEPTION_REPORTER = "config.reporting.RedactingExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialsExceptionReporterFilter"
+
+# --- Untrusted input: request body limits ----------------------------------------------
+# Bytes. DRF reads bodies itself, without Django's DATA_UPLOAD_MAX_MEMORY_SIZE check, so
+# config.parsers enforces these: more is refused with 413 request_too_large, before the
+# body is read when Content-Length says so. Views may allow more (the item import does).
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+# An item import as a JSON body; bigger imports go as a file (multipart, `file`).
+IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 1024 * 1024)))
+# An uploaded import file (.json, .jsonl, .csv).
+IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))

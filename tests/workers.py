@@ -102,7 +102,8 @@ def worker_env(*, redis_url: str, chain) -> dict[str, str]:
         "NEAR_RPC_URL": chain.url,
         "NEAR_ACCOUNT_ID": chain.platform_key.account_id,
         "NEAR_PRIVATE_KEY_FILE": str(chain.key_file),
-        "DJANGO_DEBUG": "1",
+        # The suite's settings (debug off, over plain HTTP; see tests/settings.py).
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
         "DB_CONN_MAX_AGE": "0",
     }
 

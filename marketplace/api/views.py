@@ -1,11 +1,12 @@
 import json
 
-from django.http import StreamingHttpResponse
+from django.conf import settings
+from django.http import FileResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,18 +17,51 @@ from config.idempotency import (
     idempotency_key_from_request,
     mark_replayed,
 )
+from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from config.throttling import ScopedThrottle
 from labeling import selectors
 from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
-from marketplace.services.exports import project_export_jsonl
+from marketplace.errors import ImportTooLargeError
+from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
-from marketplace.services.imports import items_import, rows_from_json, rows_from_upload
+from marketplace.services.imports import (
+    MAX_ITEMS_PER_IMPORT,
+    items_import,
+    rows_from_json,
+    rows_from_upload,
+)
 
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+# Room for the multipart framing around the file (boundaries, part headers).
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 class ItemImportView(APIView):
-    parser_classes = [JSONParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, StrictMultiPartParser]
+
+    def body_limit(self, kind: str) -> int:
+        """A JSON body up to IMPORT_MAX_JSON_BYTES, a file up to IMPORT_MAX_FILE_BYTES."""
+        if kind == "multipart":
+            return settings.IMPORT_MAX_FILE_BYTES + MULTIPART_OVERHEAD_BYTES
+        return settings.IMPORT_MAX_JSON_BYTES
+
+    def body_too_large_message(self, kind: str, limit: int) -> str:
+        if kind == "multipart":
+            return self._file_too_large_message()
+        return gettext(
+            "A JSON body is at most %(json_limit)s here. Upload a bigger import as a file "
+            "instead: multipart/form-data with the file in the `file` field (.jsonl, one "
+            "item per line, or .csv), at most %(file_limit)s and %(items)s items."
+        ) % {
+            "json_limit": size_text(settings.IMPORT_MAX_JSON_BYTES),
+            "file_limit": size_text(settings.IMPORT_MAX_FILE_BYTES),
+            "items": f"{MAX_ITEMS_PER_IMPORT:,}",
+        }
+
+    @staticmethod
+    def _file_too_large_message() -> str:
+        return gettext("The file is larger than %(limit)s; split it into several imports.") % {
+            "limit": size_text(settings.IMPORT_MAX_FILE_BYTES)
+        }
 
     @extend_schema(
         request={
@@ -35,15 +69,21 @@ class ItemImportView(APIView):
             "multipart/form-data": OpenApiTypes.BINARY,
         },
         responses={201: OpenApiTypes.OBJECT},
-        description="A JSON list of items, or a `file` upload (.json, .jsonl, .csv). All or "
-        "nothing: a bad row answers 400 with its line number and reason.",
+        description="A JSON list of items (a body of at most IMPORT_MAX_JSON_BYTES, 16 MiB "
+        "by default), or a `file` upload (.json, .jsonl, .csv; at most IMPORT_MAX_FILE_BYTES, "
+        "64 MiB by default); at most 100,000 items either way. All or nothing: a bad row "
+        "answers 400 `import_invalid` with its line number and reason; too big, 413 "
+        "(`request_too_large`, `import_too_large`).",
     )
     def post(self, request: Request, project_id: str) -> Response:
         project = selectors.project_get_owned(user=request.user, public_id=project_id)
         upload = request.FILES.get("file")
         if upload is not None:
-            if upload.size > MAX_UPLOAD_BYTES:
-                raise ApplicationError("The file is larger than 64 MiB.", code="import_too_large")
+            if upload.size > settings.IMPORT_MAX_FILE_BYTES:
+                raise ImportTooLargeError(
+                    self._file_too_large_message(),
+                    extra={"limit_bytes": settings.IMPORT_MAX_FILE_BYTES},
+                )
             rows = rows_from_upload(name=upload.name, content=upload.read())
         else:
             rows = rows_from_json(request.data)
@@ -98,16 +138,22 @@ class ProjectExportView(APIView):
     @extend_schema(
         parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
         responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        description="The whole export, answered only once complete (with Content-Length): "
+        "an export that fails half-way answers an error, never a truncated 200.",
     )
-    def get(self, request: Request, project_id: str) -> StreamingHttpResponse:
+    def get(self, request: Request, project_id: str) -> FileResponse:
         project = selectors.project_get_owned(user=request.user, public_id=project_id)
         fmt = request.query_params.get("format", "jsonl")
         if fmt != "jsonl":
             raise ApplicationError(
                 f"Unknown export format {json.dumps(fmt)}; use jsonl.", code="export_format_unknown"
             )
-        response = StreamingHttpResponse(
-            project_export_jsonl(project=project), content_type="application/x-ndjson"
+        export = project_export_file(project=project)
+        response = FileResponse(
+            export.file,
+            content_type="application/x-ndjson",
+            as_attachment=True,
+            filename=f"{project.public_id}.jsonl",
         )
-        response["Content-Disposition"] = f'attachment; filename="{project.public_id}.jsonl"'
+        response["Content-Length"] = str(export.size)
         return response

@@ -1,13 +1,48 @@
-"""Streaming exports: constant memory whatever the project's size."""
+"""Exports: constant memory whatever the project's size, and never answered half-done.
+
+The records are generated in chunks of CHUNK items and written to a temporary file; the
+answer starts only once the file is complete, with its Content-Length. Streaming the
+records straight into the response would answer 200 before the last item was read, so a
+failure half-way (a lost database connection, a record that cannot be encoded) would
+leave the client with a truncated file that looks like a complete one.
+"""
 
 import json
+import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from django.db.models import Prefetch
 
 from labeling.models import Assignment, Item, Project
 
 CHUNK = 500
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    file: BinaryIO  # positioned at its start; whoever answers with it closes it
+    size: int  # bytes
+
+
+def project_export_file(*, project: Project) -> ExportFile:
+    """The project's JSONL export, complete, in a temporary file (deleted when closed).
+
+    Any error while writing it propagates, and the file is gone: there is nothing
+    partial to answer with. Disk use is the export's size, in the system's temporary
+    directory (TMPDIR).
+    """
+    spool = tempfile.TemporaryFile(prefix="nearlabel-export-")  # noqa: SIM115  (returned open)
+    try:
+        for record in project_export_jsonl(project=project):
+            spool.write(record)
+        size = spool.tell()
+        spool.seek(0)
+    except BaseException:
+        spool.close()
+        raise
+    return ExportFile(file=spool, size=size)
 
 
 def project_export_jsonl(*, project: Project) -> Iterator[bytes]:

@@ -1,4 +1,11 @@
-"""Importing items: a JSON list, a JSONL file or a CSV file, all or nothing."""
+"""Importing items: a JSON list, a JSON or JSONL file or a CSV file, all or nothing.
+
+Every format yields `Row`s through `_row_from_object`, the one validator of an item
+whatever its format: its data must be a JSON object that PostgreSQL can store and the
+API can render again (config.validation: no NUL or unpaired surrogate in any text or
+key, finite numbers, at most MAX_ITEM_DEPTH levels), of at most MAX_ITEM_BYTES, with an
+external id of storable text. Nothing stored can later break `/next` or an export.
+"""
 
 import csv
 import io
@@ -9,114 +16,176 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
+from config.validation import InputError, json_parse, json_value_check, text_problem
 from labeling.errors import ProjectNotFundedError, ProjectStateError
 from labeling.locks import project_lock
 from labeling.models import Item, Project
 from labeling.selectors import project_funding
-from marketplace.errors import ImportInvalidError
+from marketplace.errors import ImportInvalidError, ImportTooLargeError
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS_PER_IMPORT = 100_000
 MAX_EXTERNAL_ID = 200
+# An item's data, as compact UTF-8 JSON.
+MAX_ITEM_BYTES = 256 * 1024
+# Levels of nesting in an item's data ({"text": "a"} is 1), the same in every format.
+MAX_ITEM_DEPTH = 32
 
 
 @dataclass(frozen=True)
 class Row:
-    line: int  # 1-based line (JSONL, CSV) or position (JSON list) in the upload
+    line: int  # 1-based line (JSONL; CSV: where the record starts) or position (JSON list)
     external_id: str
     data: dict[str, Any]
 
 
-def _bad(line: int, reason: str) -> ImportInvalidError:
-    return ImportInvalidError(f"Line {line}: {reason}", extra={"line": line, "reason": reason})
+def _bad(line: int, reason: str, **details: Any) -> ImportInvalidError:
+    return ImportInvalidError(
+        gettext("Line %(line)s: %(reason)s") % {"line": line, "reason": reason},
+        extra={"line": line, "reason": reason, **details},
+    )
 
 
 def _row_from_object(line: int, obj: Any) -> Row:
+    """The one validator of an item, whatever the format it came in."""
     if not isinstance(obj, dict):
-        raise _bad(line, "each item must be a JSON object")
+        raise _bad(line, gettext("each item must be a JSON object"))
     external_id = obj.get("external_id", "")
     if "data" in obj:
         data = obj["data"]
         unknown = set(obj) - {"data", "external_id"}
         if unknown:
-            raise _bad(line, f"unknown keys beside data: {sorted(unknown)}")
+            raise _bad(
+                line,
+                gettext("unknown keys beside data: %(keys)s") % {"keys": sorted(unknown)},
+            )
     else:
         data = {k: v for k, v in obj.items() if k != "external_id"}
     if not isinstance(data, dict) or not data:
-        raise _bad(line, "data must be a non-empty JSON object")
+        raise _bad(line, gettext("data must be a non-empty JSON object"))
+    try:
+        json_value_check(data, max_depth=MAX_ITEM_DEPTH, at="/data")
+    except InputError as exc:
+        raise _bad(line, exc.message, problem=exc.code, **(exc.extra or {})) from exc
+    size = len(json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > MAX_ITEM_BYTES:
+        raise _bad(
+            line,
+            gettext("data is %(size)s bytes of JSON; at most %(limit)s")
+            % {"size": size, "limit": MAX_ITEM_BYTES},
+        )
     if external_id is None:
         external_id = ""
     if not isinstance(external_id, str | int) or isinstance(external_id, bool):
-        raise _bad(line, "external_id must be a string")
+        raise _bad(line, gettext("external_id must be a string"))
     external_id = str(external_id)
     if len(external_id) > MAX_EXTERNAL_ID:
-        raise _bad(line, f"external_id longer than {MAX_EXTERNAL_ID} characters")
+        raise _bad(
+            line,
+            gettext("external_id longer than %(limit)s characters") % {"limit": MAX_EXTERNAL_ID},
+        )
+    problem = text_problem(external_id)
+    if problem is not None:
+        raise _bad(line, gettext("external_id: %(problem)s") % {"problem": problem})
     return Row(line=line, external_id=external_id, data=data)
 
 
 def rows_from_json(payload: Any) -> Iterator[Row]:
     if not isinstance(payload, list):
-        raise _bad(1, "the body must be a JSON list of items")
+        raise _bad(1, gettext("the body must be a JSON list of items"))
     for index, obj in enumerate(payload, start=1):
         yield _row_from_object(index, obj)
 
 
-def rows_from_jsonl(text: str) -> Iterator[Row]:
-    for number, raw in enumerate(text.splitlines(), start=1):
+def _decode(content: bytes, *, line_offset: int = 0) -> str:
+    """UTF-8 (a BOM is dropped), or import_invalid naming the line of the first bad byte."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = line_offset + content.count(b"\n", 0, exc.start) + 1
+        raise _bad(line, gettext("not UTF-8 text")) from exc
+
+
+def _line_parse(line: int, content: bytes | str) -> Any:
+    try:
+        # Text and numbers are checked item by item, by _row_from_object.
+        return json_parse(content, check=False)
+    except InputError as exc:
+        # For a whole .json file the decoder knows the line; for a JSONL line, `line`.
+        where = line - 1 + (exc.extra or {}).get("line", 1)
+        raise _bad(where, exc.message, problem=exc.code) from exc
+
+
+def rows_from_jsonl(content: bytes) -> Iterator[Row]:
+    """One JSON object per line. Lines end at "\n" only (and a "\r" before it is
+    dropped): U+2028, U+2029, "\x1c" and the like, which str.splitlines() would also
+    split at, are text inside a JSON string, not line ends."""
+    for number, raw in enumerate(content.split(b"\n"), start=1):
+        if number == 1:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        raw = raw.removesuffix(b"\r")
         if not raw.strip():
             continue
+        text = _decode(raw, line_offset=number - 1)
+        yield _row_from_object(number, _line_parse(number, text))
+
+
+def rows_from_csv(content: bytes) -> Iterator[Row]:
+    """A header naming every column, then one item per record; `external_id` is a column
+    like the others. An error names the line where its record starts, even when a quoted
+    value spans several lines."""
+    reader = csv.reader(io.StringIO(_decode(content), newline=""), strict=True)
+    header: list[str] | None = None
+    while True:
+        start = reader.line_num + 1  # the record about to be read starts on this line
         try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _bad(number, f"malformed JSON ({exc.msg})") from exc
-        yield _row_from_object(number, obj)
-
-
-def rows_from_csv(text: str) -> Iterator[Row]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = reader.fieldnames
-        if not header or any(not h for h in header):
-            raise _bad(1, "the first line must name every column")
-        if len(set(header)) != len(header):
-            raise _bad(1, "column names must be distinct")
-        for record in reader:
-            line = reader.line_num
-            if None in record or any(v is None for v in record.values()):
-                raise _bad(line, f"expected {len(header)} columns")
-            external_id = record.pop("external_id", "") or ""
-            yield _row_from_object(line, {"external_id": external_id, "data": record})
-    except csv.Error as exc:
-        raise _bad(reader.line_num, f"malformed CSV ({exc})") from exc
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise _bad(start, gettext("malformed CSV (%(reason)s)") % {"reason": exc}) from exc
+        if not record:  # a blank line
+            continue
+        if header is None:
+            if any(not name for name in record):
+                raise _bad(start, gettext("the first line must name every column"))
+            if len(set(record)) != len(record):
+                raise _bad(start, gettext("column names must be distinct"))
+            header = record
+            continue
+        if len(record) != len(header):
+            raise _bad(start, gettext("expected %(count)s columns") % {"count": len(header)})
+        data = dict(zip(header, record, strict=True))
+        external_id = data.pop("external_id", "") or ""
+        yield _row_from_object(start, {"external_id": external_id, "data": data})
+    if header is None:
+        raise _bad(1, gettext("the first line must name every column"))
 
 
 def rows_from_upload(*, name: str, content: bytes) -> Iterator[Row]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportInvalidError("The file is not UTF-8 text.") from exc
     lowered = name.lower()
     if lowered.endswith((".jsonl", ".ndjson")):
-        return rows_from_jsonl(text)
+        return rows_from_jsonl(content)
     if lowered.endswith(".csv"):
-        return rows_from_csv(text)
+        return rows_from_csv(content)
     if lowered.endswith(".json"):
-        try:
-            return rows_from_json(json.loads(text))
-        except json.JSONDecodeError as exc:
-            raise _bad(exc.lineno, f"malformed JSON ({exc.msg})") from exc
-    raise ImportInvalidError("Upload a .json, .jsonl or .csv file.", code="import_format_unknown")
+        return rows_from_json(_line_parse(1, _decode(content)))
+    raise ImportInvalidError(
+        gettext("Upload a .json, .jsonl or .csv file."), code="import_format_unknown"
+    )
 
 
 def items_import(*, project: Project, rows: Iterator[Row]) -> int:
     """Add the rows as items of the project, all or nothing. Returns how many.
 
-    The first bad row stops the import with its line and reason (import_invalid);
-    nothing is stored then. External ids must be unique within the project. Into
-    an active project, the whole import is refused (project_not_funded) unless the
-    escrow covers every answer slot the new items add.
+    The first bad row stops the import with its line and reason (import_invalid); more
+    than MAX_ITEMS_PER_IMPORT rows is import_too_large (413); nothing is stored then.
+    External ids must be unique within the project. Into an active project, the whole
+    import is refused (project_not_funded) unless the escrow covers every answer slot
+    the new items add.
     """
     if project.status == Project.Status.COMPLETED:
         raise ProjectStateError("A completed project takes no more items.")
@@ -124,7 +193,14 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
     seen: dict[str, int] = {}
     for row in rows:
         if len(collected) >= MAX_ITEMS_PER_IMPORT:
-            raise _bad(row.line, f"at most {MAX_ITEMS_PER_IMPORT} items per import")
+            raise ImportTooLargeError(
+                gettext(
+                    "At most %(limit)s items per import (line %(line)s is one too many); "
+                    "split the upload."
+                )
+                % {"limit": MAX_ITEMS_PER_IMPORT, "line": row.line},
+                extra={"line": row.line, "limit": MAX_ITEMS_PER_IMPORT},
+            )
         if row.external_id:
             if row.external_id in seen:
                 raise _bad(

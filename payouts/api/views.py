@@ -6,7 +6,6 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,6 +16,7 @@ from config.idempotency import (
     idempotency_key_from_request,
     mark_replayed,
 )
+from config.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 from config.throttling import ClientIpThrottle, UsernameThrottle
 from payouts import selectors
 from payouts.api.serializers import (
@@ -58,6 +58,8 @@ class AuthTokenView(ObtainAuthToken):
     throttle_classes = [ClientIpThrottle, UsernameThrottle]
     throttle_scope = "auth_token"
     throttle_username_scope = "auth_token_username"
+    # DRF's view names its own parsers; the API's strict ones instead (config.parsers).
+    parser_classes = [StrictFormParser, StrictMultiPartParser, StrictJSONParser]
 
 
 class AuthChallengeView(APIView):
@@ -90,7 +92,7 @@ class NearSigninView(APIView):
     throttle_classes = [ClientIpThrottle]
     throttle_scope = "auth_near_verify"
     # JSON only: a cross-site HTML form cannot post here and log a browser in.
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(request=NearSigninSerializer, responses=NearSigninResultSerializer)
     def post(self, request: Request) -> Response:

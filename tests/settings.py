@@ -1,0 +1,19 @@
+"""Settings of the test suite: production's module, config.settings, with what tests need.
+
+Tests run with debug off, as production does, whatever the shell says, over plain HTTP
+(the test client and the live server; hence no redirect to HTTPS), with a fixed secret key
+and "Sign in with NEAR" recipient. Processes the tests start (Celery workers) inherit this
+environment and name this module too.
+"""
+
+import os
+
+os.environ.update(
+    DJANGO_DEBUG="0",
+    SECRET_KEY="tests-only-secret-key-never-used-outside-the-test-suite-0123456789",
+    NEAR_AUTH_RECIPIENT="nearlabel.localhost",
+    ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
+    SECURE_SSL_REDIRECT="0",
+)
+
+from config.settings import *  # noqa: F403
