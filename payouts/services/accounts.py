@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from payouts.errors import NearAccountInvalidError, NearAccountTakenError
+from payouts.locks import near_account_lock_or_create
 from payouts.models import NearAccount
 from payouts.near.keys import account_id_is_valid
 from payouts.services.auth import NearProof, near_proof_consume, near_proof_verify
@@ -33,9 +34,7 @@ def near_account_link(*, user: AbstractBaseUser, account_id: str) -> NearAccount
             "separators, such as alice.near, or a 64-character implicit account."
         )
     with transaction.atomic():
-        link, created = NearAccount.objects.select_for_update().get_or_create(
-            user=user, defaults={"account_id": account_id}
-        )
+        link, created = near_account_lock_or_create(user=user, account_id=account_id)
         if not created and link.account_id != account_id:
             link.account_id = account_id
             link.verified_at = None
@@ -63,9 +62,7 @@ def near_account_link_verified(*, user: AbstractBaseUser, proof: NearProof) -> N
             others = NearAccount.objects.filter(account_id=account_id, verified_at__isnull=False)
             if others.exclude(user=user).exists():
                 raise taken
-            link, _ = NearAccount.objects.select_for_update().get_or_create(
-                user=user, defaults={"account_id": account_id}
-            )
+            link, _ = near_account_lock_or_create(user=user, account_id=account_id)
             link.account_id = account_id
             link.verified_at = timezone.now()
             link.save(update_fields=["account_id", "verified_at", "updated_at"])

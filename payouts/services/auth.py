@@ -27,6 +27,7 @@ from rest_framework.authtoken.models import Token
 
 from config.errors import PermissionError_
 from payouts.errors import AuthError, ChainUnavailableError, NearAccountInvalidError
+from payouts.locks import auth_challenge_lock
 from payouts.models import AuthChallenge, NearAccount
 from payouts.near.client import NearRpcError, NearTransportError
 from payouts.near.keys import (
@@ -197,9 +198,7 @@ def _challenge_consume(proof: NearProof) -> AuthChallenge:
     `used_at` set and is refused auth_nonce_used.
     """
     nonce = _nonce_hex(proof)
-    challenge = _challenge_check(
-        AuthChallenge.objects.select_for_update().filter(nonce=nonce).first(), proof
-    )
+    challenge = _challenge_check(auth_challenge_lock(nonce=nonce), proof)
     challenge.used_at = timezone.now()
     challenge.account_id = proof.account_id
     challenge.save(update_fields=["used_at", "account_id"])

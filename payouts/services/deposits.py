@@ -15,6 +15,7 @@ from payouts.errors import (
     NearAccountMissingError,
     NearAccountUnverifiedError,
 )
+from payouts.locks import deposit_lock
 from payouts.models import Deposit, Journal, NearAccount
 from payouts.near.client import NearRpcError, NearTransportError, TxStatus, outcome_summary
 from payouts.near.keys import account_id_is_valid
@@ -189,7 +190,7 @@ def deposit_recheck(*, deposit_id: int) -> Deposit:
     except DepositError as exc:  # the node refused the question: ask again next time
         raise ChainUnavailableError(exc.message) from exc
     with transaction.atomic(durable=True):
-        deposit = Deposit.objects.select_for_update().select_related("escrow").get(pk=deposit_id)
+        deposit = deposit_lock(deposit_id=deposit_id)
         if deposit.status != Deposit.Status.PENDING:
             return deposit
         deposit.checked_at = timezone.now()

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from payouts.errors import InsufficientFundsError
 from payouts.fields import YoctoSum
+from payouts.locks import ledger_accounts_lock
 from payouts.models import Journal, JournalLine, LedgerAccount
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,7 @@ def account_balance(*, account: LedgerAccount) -> int:
 
 def accounts_lock(*, accounts: Iterable[LedgerAccount]) -> None:
     """Row-lock the accounts (in id order) for a read-modify-write of their balances."""
-    ids = sorted({a.pk for a in accounts})
-    list(LedgerAccount.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    ledger_accounts_lock(accounts=accounts)
 
 
 def journal_post(

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
+from payouts.locks import payout_lock
 from payouts.models import Journal, Payout
 from payouts.near.client import (
     NearError,
@@ -62,7 +63,7 @@ def payout_send(*, payout_id: int, resign_budget: int = 1) -> Payout:
 
 def _payout_broadcast(payout: Payout) -> Payout:
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        payout = payout_lock(payout_id=payout.pk)
         if payout.status not in (Payout.Status.SIGNED, Payout.Status.SUBMITTED):
             return payout
         previous = payout.status
@@ -219,7 +220,7 @@ def _signing_key_nonce(payout: Payout) -> int | None:
 def _payout_reopen(payout: Payout, *, tx_hash: str | None, reason: str) -> None:
     """Back to pending after its transaction was proven dead; the next send re-signs."""
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        payout = payout_lock(payout_id=payout.pk, changing_hash=True)
         if payout.tx_hash != tx_hash or payout.status not in (
             Payout.Status.SIGNED,
             Payout.Status.SUBMITTED,
@@ -267,7 +268,7 @@ def payout_finish(payout: Payout, outcome: Outcome) -> Payout:
     world = world_account()
     fees = platform_fees_account()
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        payout = payout_lock(payout_id=payout.pk)
         if payout.status not in (Payout.Status.SIGNED, Payout.Status.SUBMITTED):
             return payout
         if outcome.tx_hash and outcome.tx_hash != payout.tx_hash:

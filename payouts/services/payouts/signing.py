@@ -7,6 +7,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from payouts.locks import payout_lock, signing_key_lock
 from payouts.models import Payout, SigningKey
 from payouts.near.client import NearError, NearRpcError, NearTransportError
 from payouts.near.keys import transfer_sign
@@ -71,7 +72,7 @@ def signing_key_seed(key_row: SigningKey, *, at_least: int | None = None) -> Non
     if at_least is not None:
         chain_nonce = max(chain_nonce, at_least)
     with transaction.atomic():
-        row = SigningKey.objects.select_for_update().get(pk=key_row.pk)
+        row = signing_key_lock(key_id=key_row.pk)
         if row.nonce is None or row.nonce < chain_nonce:
             log.info(
                 "signing key %s nonce resynced %s -> %s", row.public_key, row.nonce, chain_nonce
@@ -97,11 +98,11 @@ def payout_sign(payout: Payout) -> Payout:
         raise PayoutOutcomeUnknownError(str(exc)) from exc
     key = signing_key_for(public_key=key_row.public_key)
     with transaction.atomic(durable=True):
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        payout = payout_lock(payout_id=payout.pk, changing_hash=True)
         if payout.status != Payout.Status.PENDING:
             return payout  # signed by a concurrent run: carry on with its transaction
         # Lock order: payout, then signing key.
-        row = SigningKey.objects.select_for_update().get(pk=key_row.pk)
+        row = signing_key_lock(key_id=key_row.pk)
         nonce = row.nonce + 1
         row.nonce = nonce
         row.save(update_fields=["nonce", "updated_at"])
