@@ -36,7 +36,7 @@ _KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # visible ASCII: no spaces, no cont
 
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    str,
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$", "minLength": 1, "maxLength": 255},
     location=OpenApiParameter.HEADER,
     required=False,
     description=gettext_lazy(

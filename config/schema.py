@@ -25,6 +25,8 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
+from config.serializers import RequestSerializer
+
 # The stable codes each status may carry (docs/ARCHITECTURE.md, "Errors").
 ERROR_CODES: dict[int, tuple[str, ...]] = {
     400: (
@@ -53,6 +55,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
         "auth_signature_invalid",
         "auth_key_not_full_access",
         "auth_key_not_found",
+        "auth_credentials_invalid",
     ),
     401: ("not_authenticated", "authentication_failed"),
     403: ("permission_denied", "auth_user_inactive"),
@@ -92,6 +95,12 @@ _DESCRIPTIONS: dict[int, Any] = {
 }
 
 
+# A string with at least one character that Python's str.strip() (hence DRF's
+# trim_whitespace) keeps: every character str.isspace() is excluded, no more, no less.
+_SPACES = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+NOT_ONLY_WHITESPACE = "[^" + "".join(f"\\u{ord(c):04x}" for c in _SPACES) + "]"
+
+
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(help_text=_("Stable and machine-readable: branch on this."))
     message = serializers.CharField(help_text=_("For people; its wording may change."))
@@ -105,7 +114,31 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ApiAutoSchema(AutoSchema):
-    """drf-spectacular's AutoSchema, plus the error answers of every operation."""
+    """drf-spectacular's AutoSchema, plus the error answers of every operation, and
+    request strings that say they must not be blank when the API refuses blank ones."""
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and isinstance(field, serializers.CharField)
+            and not field.allow_blank
+            and schema.get("type") == "string"
+        ):
+            schema.setdefault("minLength", 1)
+            if field.trim_whitespace:
+                # Blank once trimmed is refused too: at least one character str.strip()
+                # keeps.
+                schema.setdefault("pattern", NOT_ONLY_WHITESPACE)
+        return schema
+
+    def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
+        if direction == "request" and isinstance(serializer, RequestSerializer):
+            schema["additionalProperties"] = False  # unknown fields are refused
+        return schema
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)

@@ -141,11 +141,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.errors.api_exception_handler",
     # Strict and size-limited (see "Untrusted input" below); every body is checked before
     # the view runs, even one the view would not read.
-    "DEFAULT_PARSER_CLASSES": [
-        "config.parsers.StrictJSONParser",
-        "config.parsers.StrictMultiPartParser",
-        "config.parsers.StrictFormParser",
-    ],
+    # JSON only, unless a view says otherwise (the item import takes files, the token
+    # endpoint forms): the schema then describes exactly what each operation reads.
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "config.parsers.BodyCheckingContentNegotiation",
     # JSON only: errors too are always JSON (no browsable-API HTML pages).
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -4,7 +4,10 @@ import re
 
 YOCTO_PER_NEAR = 10**24
 NEAR_DECIMALS = 24
-_NEAR_RE = re.compile(r"^(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,24}))?$")
+# A NEAR amount as the API takes it: at most 15 whole digits (an amount field holds less
+# than 10**39 yoctoNEAR), at most 24 decimals. The OpenAPI schema publishes the same pattern.
+NEAR_AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,14})(?:\.([0-9]{1,24}))?$"
+_NEAR_RE = re.compile(NEAR_AMOUNT_PATTERN)
 
 
 class AmountError(ValueError):

@@ -89,3 +89,16 @@ def test_every_operation_documents_its_error_answers(client) -> None:
 def test_operations_document_their_own_errors(client, path, method, status) -> None:
     schema = yaml.safe_load(client.get("/api/schema/").content)
     assert status in schema["paths"][path][method]["responses"]
+
+
+def test_request_bodies_refuse_unknown_fields_as_the_schema_says(client) -> None:
+    """A typo'd field is refused, not dropped; the schema says so (additionalProperties)."""
+    from labeling.api.serializers import SubmitSerializer
+
+    serializer = SubmitSerializer(data={"anwser": {"label": "cat"}, "answer": {"label": "cat"}})
+    assert not serializer.is_valid()
+    assert list(serializer.errors) == ["anwser"]
+    assert serializer.errors["anwser"][0].code == "invalid"
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    for name in ("Submit", "ProjectCreate", "DepositCreate", "PayoutRequest", "NearProof"):
+        assert schema["components"]["schemas"][name]["additionalProperties"] is False, name

@@ -1,11 +1,13 @@
 """Serializers of the labeling API. The queue's are plain: its hot path pays nothing for
 model introspection."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import RequestSerializer
 from labeling.models import Project
 from labeling.task_types import task_type_choices
-from payouts.api.fields import NearAmountField
+from payouts.api.fields import NearAmountField, PositiveNearAmountField
 
 
 class ItemForContributorSerializer(serializers.Serializer):
@@ -23,8 +25,52 @@ class AssignmentSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(read_only=True)
 
 
-class SubmitSerializer(serializers.Serializer):
-    answer = serializers.JSONField()
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "In the shape of the project's task type; classification: "
+        '{"label": "cat"}.',
+        "example": {"label": "cat"},
+    }
+)
+class AnswerField(serializers.JSONField):
+    """An answer: a JSON object the task type validates (answer_invalid otherwise)."""
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {
+                "type": "array",
+                "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                "minItems": 2,
+                "maxItems": 200,
+                "uniqueItems": True,
+            },
+            {
+                "type": "object",
+                "properties": {
+                    "labels": {
+                        "type": "array",
+                        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "minItems": 2,
+                        "maxItems": 200,
+                        "uniqueItems": True,
+                    }
+                },
+                "required": ["labels"],
+            },
+        ],
+        "description": "The task type's configuration; classification: its labels.",
+        "example": ["positive", "negative", "neutral"],
+    }
+)
+class LabelConfigField(serializers.JSONField):
+    """A label configuration, which the task type validates (label_config_invalid)."""
+
+
+class SubmitSerializer(RequestSerializer):
+    answer = AnswerField()
     time_on_task_ms = serializers.IntegerField(
         min_value=0, max_value=24 * 3600 * 1000, required=False, allow_null=True
     )
@@ -39,19 +85,14 @@ class SubmissionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class ProjectCreateSerializer(serializers.Serializer):
+class ProjectCreateSerializer(RequestSerializer):
     title = serializers.CharField(max_length=200)
     instructions = serializers.CharField(required=False, allow_blank=True, default="")
     task_type = serializers.ChoiceField(choices=task_type_choices())
-    label_config = serializers.JSONField()
-    reward_per_answer = NearAmountField()
+    label_config = LabelConfigField()
+    reward_per_answer = PositiveNearAmountField()
     answers_per_item = serializers.IntegerField(min_value=1, max_value=50, default=3)
     reservation_seconds = serializers.IntegerField(min_value=30, max_value=86_400, default=600)
-
-    def validate_reward_per_answer(self, value: int) -> int:
-        if value <= 0:
-            raise serializers.ValidationError("The reward must be more than zero.")
-        return value
 
 
 class ProjectSerializer(serializers.ModelSerializer):

@@ -20,7 +20,11 @@ from config.idempotency import (
 from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from config.throttling import ScopedThrottle
 from labeling import selectors
-from marketplace.api.serializers import DepositCreateSerializer, DepositSerializer
+from marketplace.api.serializers import (
+    DepositCreateSerializer,
+    DepositSerializer,
+    ImportResultSerializer,
+)
 from marketplace.errors import ImportTooLargeError
 from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
@@ -65,10 +69,36 @@ class ItemImportView(APIView):
 
     @extend_schema(
         request={
-            "application/json": OpenApiTypes.OBJECT,
-            "multipart/form-data": OpenApiTypes.BINARY,
+            "application/json": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ITEMS_PER_IMPORT,
+                "items": {
+                    "type": "object",
+                    "minProperties": 1,
+                    "description": 'An item: {"data": {...}, "external_id": "..."}, or its '
+                    "data's fields themselves (with an optional external_id).",
+                    "properties": {
+                        "external_id": {
+                            "oneOf": [
+                                {"type": "string", "maxLength": 200},
+                                {"type": "integer"},
+                            ],
+                            "nullable": True,
+                            "description": "Your id for the item, unique in the project.",
+                        },
+                        "data": {"type": "object", "minProperties": 1},
+                    },
+                },
+                "example": [{"external_id": "review-1", "data": {"text": "Works well."}}],
+            },
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
         },
-        responses={201: OpenApiTypes.OBJECT},
+        responses={201: ImportResultSerializer},
         description="A JSON list of items (a body of at most IMPORT_MAX_JSON_BYTES, 16 MiB "
         "by default), or a `file` upload (.json, .jsonl, .csv; at most IMPORT_MAX_FILE_BYTES, "
         "64 MiB by default); at most 100,000 items either way. All or nothing: a bad row "

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from payouts.api.fields import NearAmountField
+from config.serializers import RequestSerializer
+from payouts.api.fields import NearAmountField, PositiveNearAmountField
 from payouts.models import Payout
 
 
@@ -11,7 +12,7 @@ class AuthChallengeSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class NearProofSerializer(serializers.Serializer):
+class NearProofSerializer(RequestSerializer):
     """What a wallet's NEP-413 signMessage returns, with the fields it signed."""
 
     # Formats are checked by the service, so each failure has its stable code.
@@ -42,8 +43,8 @@ class NearAccountLinkSerializer(serializers.Serializer):
     verified_at = serializers.DateTimeField(allow_null=True)
 
 
-class PayoutRequestSerializer(serializers.Serializer):
-    amount = NearAmountField()
+class PayoutRequestSerializer(RequestSerializer):
+    amount = PositiveNearAmountField()
 
 
 class PayoutSerializer(serializers.ModelSerializer):

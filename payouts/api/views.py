@@ -1,10 +1,12 @@
 from typing import Any
 
 from django.contrib.auth import login
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -29,6 +31,7 @@ from payouts.api.serializers import (
     PayoutRequestSerializer,
     PayoutSerializer,
 )
+from payouts.errors import AuthError
 from payouts.services.accounts import near_account_link_verified
 from payouts.services.auth import (
     NearProof,
@@ -61,6 +64,20 @@ class AuthTokenView(ObtainAuthToken):
     # DRF's view names its own parsers; the API's strict ones instead (config.parsers).
     parser_classes = [StrictFormParser, StrictMultiPartParser, StrictJSONParser]
 
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A token for valid credentials; wrong ones are 400 `auth_credentials_invalid`."""
+        serializer = self.get_serializer(data=request.data)
+        if not serializer.is_valid():
+            refusals = serializer.errors.get("non_field_errors", [])
+            if any(getattr(refusal, "code", None) == "authorization" for refusal in refusals):
+                raise AuthError(
+                    gettext("No active user has this username and password."),
+                    code="auth_credentials_invalid",
+                )
+            serializer.is_valid(raise_exception=True)
+        token, _created = Token.objects.get_or_create(user=serializer.validated_data["user"])
+        return Response({"token": token.key})
+
 
 class AuthChallengeView(APIView):
     """A nonce to sign with NEP-413, for signing in or proving an account to link."""
@@ -85,7 +102,7 @@ class AuthChallengeView(APIView):
 class NearSigninView(APIView):
     """Sign in with a NEP-413 signature: an API token, or a session cookie."""
 
-    error_statuses = (503,)  # the key is checked on chain
+    error_statuses = (403, 503)  # session mode checks CSRF; the key is checked on chain
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
