@@ -19,12 +19,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
+from config.users import User
 from labeling.errors import (
     AssignmentClosedError,
     AssignmentExpiredError,
@@ -124,7 +124,7 @@ class _AllLocked:
 _ALL_LOCKED = _AllLocked()
 
 
-def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) -> Assignment | None:
+def assignment_claim_next(*, project: Project, contributor: User) -> Assignment | None:
     """Reserve the next item of the project for the contributor, or None if none is left.
 
     A contributor who already holds a live reservation in the project gets that one
@@ -145,9 +145,7 @@ def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) ->
     return None
 
 
-def _claim_once(
-    *, project: Project, contributor: AbstractBaseUser
-) -> Assignment | _AllLocked | None:
+def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLocked | None:
     with transaction.atomic(durable=True):
         now = timezone.now()
         held = _held_reservation(project=project, contributor=contributor, now=now)
@@ -166,9 +164,7 @@ def _claim_once(
     return assignment
 
 
-def _item_lock_next(
-    *, project: Project, contributor: AbstractBaseUser, now: Any
-) -> Item | _AllLocked | None:
+def _item_lock_next(*, project: Project, contributor: User, now: Any) -> Item | _AllLocked | None:
     """Lock the first item the contributor may take; None if there is none.
 
     Items are handed out in id order, so everything up to the contributor's last item in
@@ -187,7 +183,7 @@ def _item_lock_next(
 
 
 def _item_lock_after(
-    *, project: Project, contributor: AbstractBaseUser, now: Any, after: int
+    *, project: Project, contributor: User, now: Any, after: int
 ) -> Item | _AllLocked | None:
     """The first free item after `after`, locked; _ALL_LOCKED if the free ones are all
     locked by other transactions (their claims or submits may still free or fill them)."""
@@ -217,7 +213,7 @@ def _item_lock_after(
         skipped.append(item.pk)
 
 
-def _assignment_for(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:
+def _assignment_for(*, public_id: Any, contributor: User) -> Assignment:
     """The contributor's assignment with its project; someone else's is as unknown as none.
 
     Two precompiled queries instead of an ORM join: this runs on every submit.
@@ -238,9 +234,7 @@ def _uuid_db(value: Any) -> Any:
     return Assignment._meta.get_field("public_id").get_db_prep_value(parsed, connection)
 
 
-def _held_reservation(
-    *, project: Project, contributor: AbstractBaseUser, now: Any
-) -> Assignment | None:
+def _held_reservation(*, project: Project, contributor: User, now: Any) -> Assignment | None:
     """The contributor's live reservation in the project, with its item, if any."""
     params = [
         project.pk,
@@ -283,7 +277,7 @@ def assignment_expire_if_due(*, assignment_id: int) -> bool:
 def assignment_submit(
     *,
     public_id: Any,
-    contributor: AbstractBaseUser,
+    contributor: User,
     answer: Any,
     time_on_task_ms: int | None = None,
 ) -> Submission:
@@ -343,7 +337,7 @@ def assignment_submit(
     return submission
 
 
-def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:
+def assignment_skip(*, public_id: Any, contributor: User) -> Assignment:
     """Give a reservation back; the item is not offered to this contributor again.
 
     A repeat skip returns the skipped assignment. 409 assignment_closed if it was
