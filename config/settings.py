@@ -12,7 +12,12 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Django's generic classes (ModelAdmin[Payout], models.Field[...]) subscriptable at run
+# time, as their types (django-stubs) are.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NEARLABEL_VAR_DIR", BASE_DIR / "var"))

@@ -10,7 +10,7 @@ from payouts.money import AmountError, near_to_yocto, yocto_to_near
 
 
 @extend_schema_field(OpenApiTypes.STR)
-class NearAmountField(serializers.Field):
+class NearAmountField(serializers.Field[int, Any, str, Any]):
     """Reads "0.05" (a JSON string; numbers are refused) as yoctoNEAR; writes it back."""
 
     default_error_messages = {"invalid": "{message}"}

@@ -1,17 +1,19 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from payouts.api.fields import NearAmountField
-from payouts.models import Payout
+from payouts.models import NearAccount, Payout
 
 
-class AuthChallengeSerializer(serializers.Serializer):
+class AuthChallengeSerializer(serializers.Serializer[dict[str, Any]]):
     nonce = serializers.CharField(help_text="base64 of 32 bytes: the NEP-413 nonce to sign")
     recipient = serializers.CharField(help_text="the NEP-413 recipient to sign for")
     message = serializers.CharField(help_text="the message to sign")
     expires_at = serializers.DateTimeField()
 
 
-class NearProofSerializer(serializers.Serializer):
+class NearProofSerializer(serializers.Serializer[dict[str, Any]]):
     """What a wallet's NEP-413 signMessage returns, with the fields it signed."""
 
     # Formats are checked by the service, so each failure has its stable code.
@@ -30,23 +32,23 @@ class NearSigninSerializer(NearProofSerializer):
     mode = serializers.ChoiceField(choices=["token", "session"], default="token")
 
 
-class NearSigninResultSerializer(serializers.Serializer):
+class NearSigninResultSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     account_id = serializers.CharField()
     created = serializers.BooleanField()
     token = serializers.CharField(required=False, help_text="only in token mode")
 
 
-class NearAccountLinkSerializer(serializers.Serializer):
+class NearAccountLinkSerializer(serializers.Serializer[NearAccount]):
     account_id = serializers.CharField()
     verified_at = serializers.DateTimeField(allow_null=True)
 
 
-class PayoutRequestSerializer(serializers.Serializer):
+class PayoutRequestSerializer(serializers.Serializer[dict[str, Any]]):
     amount = NearAmountField()
 
 
-class PayoutSerializer(serializers.ModelSerializer):
+class PayoutSerializer(serializers.ModelSerializer[Payout]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     amount = NearAmountField(read_only=True)
     explorer_url = serializers.SerializerMethodField()
@@ -74,7 +76,7 @@ class PayoutSerializer(serializers.ModelSerializer):
         return settings.NEAR_EXPLORER_TX_URL.rstrip("/") + "/" + payout.tx_hash
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     near_account_id = serializers.CharField(allow_null=True)
     near_account_verified = serializers.BooleanField()
