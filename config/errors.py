@@ -21,7 +21,7 @@ class ApplicationError(Exception):
     """A refusal the caller can act on. `code` is stable API."""
 
     code = "error"
-    http_status = status.HTTP_400_BAD_REQUEST
+    http_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str | None = None, extra: Any = None) -> None:
         super().__init__(message)
