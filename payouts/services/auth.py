@@ -276,4 +276,5 @@ def near_signin(*, proof: NearProof) -> NearSignin:
 def auth_token_get(*, user: User) -> str:
     """The user's API token, made on first use; a repeat returns the same token."""
     token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    key: str = token.key  # a CharField, though DRF's stubs leave it untyped (Any)
+    return key
