@@ -92,7 +92,7 @@ _DESCRIPTIONS: dict[int, Any] = {
 }
 
 
-class ErrorDetailSerializer(serializers.Serializer):
+class ErrorDetailSerializer(serializers.Serializer[dict[str, Any]]):
     code = serializers.CharField(help_text=_("Stable and machine-readable: branch on this."))
     message = serializers.CharField(help_text=_("For people; its wording may change."))
     details = serializers.JSONField(
@@ -100,7 +100,7 @@ class ErrorDetailSerializer(serializers.Serializer):
     )
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[dict[str, Any]]):
     error = ErrorDetailSerializer()
 
 
@@ -112,7 +112,10 @@ class ApiAutoSchema(AutoSchema):
         if direction != "response":
             return responses
         for status in sorted(self._error_statuses()):
-            response = self._get_response_for_code(ErrorSerializer, str(status))
+            # drf-spectacular ships types, but leaves this (private) method unannotated.
+            response = self._get_response_for_code(  # type: ignore[no-untyped-call]
+                ErrorSerializer, str(status)
+            )
             codes = ", ".join(f"`{code}`" for code in ERROR_CODES[status])
             response["description"] = f"{_DESCRIPTIONS[status]} Codes: {codes}."
             responses.setdefault(str(status), response)
