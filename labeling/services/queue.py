@@ -17,7 +17,8 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -35,6 +36,9 @@ from labeling.locks import assignment_lock, item_lock, row_lock_sql
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
 from labeling.tasks import item_resolve_task
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +162,7 @@ def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLock
             project=project,
             item=item,
             contributor=contributor,
-            expires_at=now + timezone.timedelta(seconds=project.reservation_seconds),
+            expires_at=now + timedelta(seconds=project.reservation_seconds),
         )
         AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
     return assignment
@@ -193,7 +197,7 @@ def _item_lock_after(
     sql = _sql()
     skipped: list[int] = []
     while True:
-        params = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
+        params: list[Any] = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
         params.append(project.answers_per_item)
         if row_locks:
             params.append(skipped)
@@ -234,6 +238,14 @@ def _uuid_db(value: Any) -> Any:
     return Assignment._meta.get_field("public_id").get_db_prep_value(parsed, connection)
 
 
+class _HeldItemColumns(TypedDict):
+    """The item's columns that the `held` query selects beside the assignment's (the
+    type the rows are cast to: mypy cannot read the SQL)."""
+
+    item_public_id: Any  # the database's form of a UUID
+    item_data: Any  # the database's form of JSON
+
+
 def _held_reservation(*, project: Project, contributor: User, now: Any) -> Assignment | None:
     """The contributor's live reservation in the project, with its item, if any."""
     params = [
@@ -245,13 +257,14 @@ def _held_reservation(*, project: Project, contributor: User, now: Any) -> Assig
     found = list(Assignment.objects.raw(_sql().held, params))
     if not found:
         return None
-    held = found[0]
+    held = cast("WithAnnotations[Assignment, _HeldItemColumns]", found[0])
     data_field = Item._meta.get_field("data")
     held.item = Item(
         id=held.item_id,
         project_id=held.project_id,
         public_id=Item._meta.get_field("public_id").to_python(held.item_public_id),
-        data=data_field.from_db_value(held.item_data, None, connection),
+        # No expression: JSONField looks at it only to pass a KeyTransform's value through.
+        data=data_field.from_db_value(held.item_data, None, connection),  # type: ignore[arg-type]
     )
     return held
 
