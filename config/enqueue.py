@@ -25,7 +25,7 @@ from django.db import transaction
 log = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(task: Task, *args: Any, using: str | None = None) -> None:
+def enqueue_on_commit(task: Task[..., Any], *args: Any, using: str | None = None) -> None:
     """Send `task(*args)` once the current transaction commits (at once outside one).
 
     Nothing is sent if the transaction rolls back. A failure to send is logged and
@@ -35,7 +35,7 @@ def enqueue_on_commit(task: Task, *args: Any, using: str | None = None) -> None:
     transaction.on_commit(partial(_send, task, args), using=using)
 
 
-def _send(task: Task, args: tuple[Any, ...]) -> None:
+def _send(task: Task[..., Any], args: tuple[Any, ...]) -> None:
     try:
         task.apply_async(args=args)
     # Any error, not only kombu's OperationalError: this runs after the commit, so an

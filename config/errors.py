@@ -21,7 +21,7 @@ class ApplicationError(Exception):
     """A refusal the caller can act on. `code` is stable API."""
 
     code = "error"
-    http_status = status.HTTP_400_BAD_REQUEST
+    http_status: int = status.HTTP_400_BAD_REQUEST
 
     def __init__(self, message: str, *, code: str | None = None, extra: Any = None) -> None:
         super().__init__(message)
@@ -118,6 +118,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     elif isinstance(exc, exceptions.ValidationError):
         response.data = _body("invalid", "The request is not valid.", exc.detail)
     elif isinstance(exc, exceptions.APIException):
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else exc.default_code
         response.data = _body(str(code), str(exc.detail))
     return response

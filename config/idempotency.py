@@ -70,7 +70,7 @@ def idempotency_key_from_request(request: Request) -> str | None:
     """The request's Idempotency-Key, or None without one. IdempotencyKeyInvalidError
     (400) if it is empty, too long or not visible ASCII. A structured-field string
     (`"..."`, as the IETF draft writes it) is unquoted."""
-    raw = request.META.get(_META_KEY)
+    raw: str | None = request.META.get(_META_KEY)
     if raw is None:
         return None
     key = raw.strip()

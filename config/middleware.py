@@ -47,7 +47,10 @@ class ApiErrorMiddleware:
             for header in _KEPT_HEADERS:
                 if header in response:
                     replacement[header] = response[header]
-            replacement._has_been_logged = getattr(response, "_has_been_logged", False)
+            # Django's private flag (django.utils.log.log_response), not in its stubs.
+            replacement._has_been_logged = getattr(  # type: ignore[attr-defined]
+                response, "_has_been_logged", False
+            )
             response.close()
             response = replacement
         return response

@@ -22,7 +22,7 @@ view reads it, after authentication: anonymous clients cannot make the server pa
 than the default limit.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.http import QueryDict
@@ -38,6 +38,13 @@ from config.validation import (
     pointer,
     text_check,
 )
+
+# _ImmutableQueryDict exists only in django-stubs: a QueryDict built immutable (the
+# default), which FormParser.parse returns.
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.http.request import _ImmutableQueryDict
+    from django.utils.datastructures import MultiValueDict
 
 
 def size_text(size: int) -> str:
@@ -88,7 +95,7 @@ class _LimitedParser(BaseParser):
 
     def read(self, stream: Any, parser_context: dict[str, Any]) -> bytes:
         view, limit = self.limit(parser_context)
-        data = stream.read(limit + 1)
+        data: bytes = stream.read(limit + 1)
         if len(data) > limit:
             raise body_too_large(view, self.kind, limit)
         return data
@@ -121,7 +128,7 @@ class StrictFormParser(_LimitedParser, FormParser):
 
     def parse(
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> QueryDict:
+    ) -> "_ImmutableQueryDict":
         parser_context = parser_context or {}
         data = QueryDict(self.read(stream, parser_context), encoding="utf-8")
         _fields_check(data)
@@ -136,14 +143,15 @@ class StrictMultiPartParser(_LimitedParser, MultiPartParser):
 
     def parse(
         self, stream: Any, media_type: str | None = None, parser_context: Any = None
-    ) -> DataAndFiles:
+    ) -> "DataAndFiles[_ImmutableQueryDict, MultiValueDict[str, UploadedFile]]":
         parser_context = parser_context or {}
         # Django's multipart parser reads at most Content-Length bytes: checking it is
         # the whole limit.
         self.limit(parser_context)
         parsed = super().parse(stream, media_type, parser_context)
         _fields_check(parsed.data)
-        for key, upload in parsed.files.items():
+        for key, uploads in parsed.files.lists():
+            upload = uploads[-1]  # the one request.FILES[key] gives
             text_check(key, path=pointer([key]))
             text_check(upload.name or "", path=pointer([key]))
         return parsed
@@ -155,13 +163,14 @@ class BodyCheckingContentNegotiation(DefaultContentNegotiation):
     def select_renderer(
         self, request: Request, renderers: Any, format_suffix: str | None = None
     ) -> tuple[Any, str]:
-        chosen = super().select_renderer(request, renderers, format_suffix)
+        chosen: tuple[Any, str] = super().select_renderer(request, renderers, format_suffix)
         # Set here, not only by the caller, so that an error answering the body check
         # is rendered with the negotiated renderer.
         request.accepted_renderer, request.accepted_media_type = chosen
         length = content_length(request.META)
         if length:
-            parser = self.select_parser(request, request.parsers)
+            # Never None in a view's request (DRF's Request stores `parsers or ()`).
+            parser = self.select_parser(request, request.parsers or ())
             view = request.parser_context.get("view")
             kind = getattr(parser, "kind", "json")
             limit = body_limit(view, kind)

@@ -24,12 +24,13 @@ import logging
 import logging.config
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.utils.safestring import SafeString, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 CLEANSED = SafeExceptionReporterFilter.cleansed_substitute
@@ -124,7 +125,7 @@ class _Redacted:
     """A frame variable as the debug page prints it (its repr), redacted."""
 
     def __init__(self, value: Any) -> None:
-        from django.views.debug import pprint
+        from django.template.defaultfilters import pprint  # the debug page's
 
         self._text = redact(pprint(value))
 
@@ -146,7 +147,7 @@ class CredentialsExceptionReporterFilter(SafeExceptionReporterFilter):
         return cleansed
 
     def get_traceback_frame_variables(self, request: Any, tb_frame: Any) -> Any:
-        variables = []
+        variables: list[tuple[str, str | _Redacted]] = []
         for name, value in super().get_traceback_frame_variables(request, tb_frame):
             if (isinstance(value, str) and value == CLEANSED) or self.hidden_settings.search(name):
                 variables.append((name, CLEANSED))
@@ -159,14 +160,19 @@ class RedactingExceptionReporter(ExceptionReporter):
     """Django's reporter (debug page, error e-mails) with its output redacted: the filter
     sees settings and variables, not exception messages or query strings."""
 
-    def get_traceback_html(self) -> str:
-        return redact(super().get_traceback_html(), html_escaped=True)
+    # Safe strings, as Django's are: redacting only replaces secrets in its rendered
+    # page, whose HTML stays escaped.
+    def get_traceback_html(self) -> SafeString:
+        html_page = redact(super().get_traceback_html(), html_escaped=True)
+        return mark_safe(html_page)  # noqa: S308  (Django's escaped page, redacted)
 
-    def get_traceback_text(self) -> str:
-        return redact(super().get_traceback_text())
+    def get_traceback_text(self) -> SafeString:
+        return mark_safe(redact(super().get_traceback_text()))  # noqa: S308  (plain text)
 
 
-def _redacting_record_factory(base: Any) -> Any:
+def _redacting_record_factory(
+    base: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = base(*args, **kwargs)
         try:
@@ -184,7 +190,7 @@ def _redacting_record_factory(base: Any) -> Any:
             pass
         return record
 
-    factory.redacting = True  # type: ignore[attr-defined]
+    factory.redacting = True  # type: ignore[attr-defined]  # mypy: no attributes on functions
     return factory
 
 

@@ -17,14 +17,16 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 # The JSON type each kind of field takes (bool is an int in Python: refused for numbers).
-_JSON_TYPES: tuple[tuple[type[serializers.Field], tuple[type, ...], Any], ...] = (
+_JSON_TYPES: tuple[
+    tuple[type[serializers.Field[Any, Any, Any, Any]], tuple[type, ...], Any], ...
+] = (
     (serializers.BooleanField, (bool,), _("Must be true or false.")),
     (serializers.CharField, (str,), _("Must be a string.")),
     (serializers.IntegerField, (int,), _("Must be an integer.")),
 )
 
 
-class RequestSerializer(serializers.Serializer):
+class RequestSerializer(serializers.Serializer[dict[str, Any]]):
     """A request body's serializer: unknown fields and values of the wrong JSON type are
     refused."""
 

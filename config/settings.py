@@ -10,9 +10,15 @@ and NEAR_PRIVATE_KEY_FILE (see docs/OPERATIONS.md).
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Django's generic classes (ModelAdmin[Payout], models.Field[...]) subscriptable at run
+# time, as their types (django-stubs) are.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("NEARLABEL_VAR_DIR", BASE_DIR / "var"))
@@ -131,7 +137,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else 
 LOGIN_URL = "/admin/login/"
 
 # --- API --------------------------------------------------------------------
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict[str, Any] = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "config.authentication.FastTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -174,7 +180,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 300}
 CELERY_TASK_ROUTES = {"payouts.tasks.*": {"queue": "payouts"}}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {

@@ -18,7 +18,8 @@ every user out of signing in.
 import hashlib
 import logging
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -26,7 +27,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext
 from redis.exceptions import RedisError
+from rest_framework.request import Request
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.views import APIView
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ class ScopedThrottle(ScopedRateThrottle):
     when the cache is unreachable."""
 
     def get_rate(self) -> str | None:
+        # DRF's allow_request sets the scope from the view, and asks only if it has one.
+        if not self.scope:
+            raise ImproperlyConfigured(f"{type(self).__name__} has no scope.")
         return _rate(self.scope)
 
     def allow_request(self, request: Any, view: Any) -> bool:
@@ -89,12 +95,23 @@ class UsernameThrottle(ScopedThrottle):
 
 
 class _AdminLoginThrottle(SimpleRateThrottle):
-    """A limit on POSTs to the admin login page (a Django view, not DRF)."""
+    """A limit on POSTs to the admin login page (a Django view, not DRF).
+
+    It is given the Django request as it is, and no view: DRF's throttle reads only
+    what a Django request has too (META, for the client's IP) and what get_cache_key
+    below reads, never the view. Hence the casts to the types DRF's stubs name.
+    """
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
         self.rate = _rate(scope)
         self.num_requests, self.duration = self.parse_rate(self.rate)
+
+    def login_allowed(self, request: HttpRequest) -> bool:
+        return self.allow_request(cast(Request, request), cast(APIView, None))
+
+    def client_ident(self, request: HttpRequest) -> str:
+        return self.get_ident(cast(Request, request))
 
 
 class _AdminLoginIpThrottle(_AdminLoginThrottle):
@@ -135,7 +152,7 @@ class AdminLoginThrottleMiddleware:
     and `admin_login_username` of THROTTLE_RATES.
     """
 
-    def __init__(self, get_response: Any) -> None:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
@@ -145,7 +162,7 @@ class AdminLoginThrottleMiddleware:
                 _AdminLoginUsernameThrottle("admin_login_username"),
             ):
                 try:
-                    allowed = throttle.allow_request(request, None)
+                    allowed = throttle.login_allowed(request)
                 except _CACHE_ERRORS:
                     log.exception("admin login limit not checked: the cache is unreachable")
                     continue
@@ -153,7 +170,7 @@ class AdminLoginThrottleMiddleware:
                     log.warning(
                         "admin login throttled (%s) from %s",
                         throttle.scope,
-                        throttle.get_ident(request),
+                        throttle.client_ident(request),
                     )
                     return throttled_response(throttle.wait())
         return self.get_response(request)

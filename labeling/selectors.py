@@ -3,16 +3,16 @@
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Q
 
 from config.errors import NotFoundError
+from config.users import User
 from labeling.models import Assignment, Item, Project, Submission
 from payouts.money import yocto_to_near
 from payouts.selectors import escrow_balance
 
 
-def project_get_owned(*, user: AbstractBaseUser, public_id: Any) -> Project:
+def project_get_owned(*, user: User, public_id: Any) -> Project:
     """The user's own project, or 404 (a stranger's project is as unknown as none)."""
     project = Project.objects.filter(public_id=public_id, owner=user).first()
     if project is None:
@@ -20,7 +20,7 @@ def project_get_owned(*, user: AbstractBaseUser, public_id: Any) -> Project:
     return project
 
 
-def project_get_visible(*, user: AbstractBaseUser, public_id: Any) -> Project:
+def project_get_visible(*, user: User, public_id: Any) -> Project:
     """A project the user may work on (active) or owns, or 404."""
     project = (
         Project.objects.filter(public_id=public_id)

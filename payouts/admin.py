@@ -1,5 +1,9 @@
+from typing import TypeVar
+
 from django.conf import settings
 from django.contrib import admin
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html
 
 from payouts.models import (
@@ -14,30 +18,32 @@ from payouts.models import (
 )
 from payouts.money import yocto_to_near
 
+_M = TypeVar("_M", bound=Model)
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+
+class ReadOnlyAdmin(admin.ModelAdmin[_M]):
     """Money rows change only through services; the admin shows them."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: _M | None = None) -> bool:
         return False
 
 
-class PayoutEventInline(admin.TabularInline):
+class PayoutEventInline(admin.TabularInline[PayoutEvent, Payout]):
     model = PayoutEvent
     extra = 0
     can_delete = False
-    fields = ["created_at", "from_status", "to_status", "tx_hash", "detail"]
-    readonly_fields = fields
+    # Tuples: one sequence is both (a list would have to fit both attributes' list types).
+    fields = readonly_fields = ("created_at", "from_status", "to_status", "tx_hash", "detail")
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(ReadOnlyAdmin[Payout]):
     list_display = [
         "public_id",
         "user",
@@ -52,7 +58,7 @@ class PayoutAdmin(ReadOnlyAdmin):
     list_filter = ["status"]
     search_fields = ["public_id", "receiver_id", "tx_hash"]
     # signed_tx is deliberately absent: bytes are not for humans, and never a key.
-    fields = [
+    fields = readonly_fields = (
         "public_id",
         "user",
         "receiver_id",
@@ -71,19 +77,18 @@ class PayoutAdmin(ReadOnlyAdmin):
         "signed_at",
         "submitted_at",
         "finished_at",
-    ]
-    readonly_fields = fields
+    )
     inlines = [PayoutEventInline]
     actions = ["reconcile_selected"]
 
-    def has_reconcile_permission(self, request) -> bool:
+    def has_reconcile_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("payouts.change_payout")
 
     @admin.action(
         description="Settle selected payouts with the chain (resolve, re-broadcast, send)",
         permissions=["reconcile"],
     )
-    def reconcile_selected(self, request, queryset) -> None:
+    def reconcile_selected(self, request: HttpRequest, queryset: QuerySet[Payout]) -> None:
         """Calls the same services as the periodic reconciliation; safe at any time."""
         from payouts.services.payouts import payouts_settle
 
@@ -109,12 +114,12 @@ class PayoutAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Deposit)
-class DepositAdmin(ReadOnlyAdmin):
+class DepositAdmin(ReadOnlyAdmin[Deposit]):
     list_display = ["tx_hash", "sender_account_id", "escrow", "created_at"]
     search_fields = ["tx_hash", "sender_account_id"]
 
 
-class JournalLineInline(admin.TabularInline):
+class JournalLineInline(admin.TabularInline[JournalLine, Journal]):
     model = JournalLine
     extra = 0
     can_delete = False
@@ -122,7 +127,7 @@ class JournalLineInline(admin.TabularInline):
 
 
 @admin.register(Journal)
-class JournalAdmin(ReadOnlyAdmin):
+class JournalAdmin(ReadOnlyAdmin[Journal]):
     list_display = ["created_at", "kind", "idempotency_key", "memo"]
     list_filter = ["kind"]
     search_fields = ["idempotency_key"]
@@ -130,19 +135,19 @@ class JournalAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LedgerAccount)
-class LedgerAccountAdmin(ReadOnlyAdmin):
+class LedgerAccountAdmin(ReadOnlyAdmin[LedgerAccount]):
     list_display = ["key", "kind", "user", "created_at"]
     list_filter = ["kind"]
     search_fields = ["key"]
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(ReadOnlyAdmin):
+class SigningKeyAdmin(ReadOnlyAdmin[SigningKey]):
     list_display = ["public_key", "account_id", "nonce", "is_active"]
 
 
 @admin.register(NearAccount)
-class NearAccountAdmin(ReadOnlyAdmin):
+class NearAccountAdmin(ReadOnlyAdmin[NearAccount]):
     """Accounts change only through a signed proof (payouts.services.accounts)."""
 
     list_display = ["account_id", "user", "verified_at"]

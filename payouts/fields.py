@@ -8,17 +8,27 @@ SQLite connection. Python code only ever sees `int`.
 """
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core import exceptions
 from django.db import models
 from django.db.models import Aggregate
+from django.db.models.expressions import Combinable
 
 MAX_YOCTO = 10**39  # numeric(40,0) holds up to 10**40 - 1; keep a margin of one digit
 
+# A model field's set and get types, generic as Django's own fields are in django-stubs.
+_ST = TypeVar("_ST", contravariant=True)
+_GT = TypeVar("_GT", covariant=True)
 
-class YoctoField(models.Field):
+
+class YoctoField(models.Field[_ST, _GT]):
     """An integer amount of yoctoNEAR (1 NEAR = 10**24). `signed` allows negatives."""
+
+    # For django-stubs' plugin: what a model attribute takes and gives (`| None` added
+    # where the field is null=True), as it declares for Django's own fields.
+    _pyi_private_set_type: int | Combinable
+    _pyi_private_get_type: int
 
     description = "Integer yoctoNEAR amount"
 
@@ -95,7 +105,7 @@ class YoctoSum(Aggregate):
 
     function = "SUM"
     name = "YoctoSum"
-    output_field = YoctoField(signed=True)  # type: ignore[assignment]
+    output_field = YoctoField(signed=True)
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return super().as_sql(compiler, connection, function="YOCTO_SUM", **extra)

@@ -26,8 +26,8 @@ transaction that acts on its answer, which re-reads and re-checks the row.
 """
 
 from collections.abc import Iterable
-from typing import Any
 
+from config.users import User
 from payouts.models import AuthChallenge, Deposit, LedgerAccount, NearAccount, Payout, SigningKey
 
 
@@ -71,7 +71,7 @@ def auth_challenge_lock(*, nonce: str) -> AuthChallenge | None:
     )
 
 
-def near_account_lock_or_create(*, user: Any, account_id: str) -> tuple[NearAccount, bool]:
+def near_account_lock_or_create(*, user: User, account_id: str) -> tuple[NearAccount, bool]:
     """Lock the user's NEAR account link, creating it with `account_id` if there is none:
     (link, created)."""
     return NearAccount.objects.select_for_update(no_key=True, of=("self",)).get_or_create(

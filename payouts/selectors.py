@@ -2,9 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
+from config.users import User
 from payouts.fields import YoctoSum
 from payouts.models import Deposit, Journal, JournalLine, LedgerAccount, NearAccount, Payout
 from payouts.services.ledger import account_balance
@@ -18,7 +18,7 @@ class EarningsSummary:
     paid: int  # yoctoNEAR confirmed on chain
 
 
-def earnings_summary(*, user: AbstractBaseUser) -> EarningsSummary:
+def earnings_summary(*, user: User) -> EarningsSummary:
     account = LedgerAccount.objects.filter(key=f"earnings:{user.pk}").first()
     balance = account_balance(account=account) if account else 0
     earned = (
@@ -34,11 +34,11 @@ def earnings_summary(*, user: AbstractBaseUser) -> EarningsSummary:
     return EarningsSummary(balance=balance, earned=earned, in_flight=in_flight, paid=paid)
 
 
-def payouts_of_user(*, user: AbstractBaseUser) -> QuerySet[Payout]:
+def payouts_of_user(*, user: User) -> QuerySet[Payout]:
     return Payout.objects.filter(user=user).order_by("-created_at", "-pk")
 
 
-def near_account_of(*, user: AbstractBaseUser) -> NearAccount | None:
+def near_account_of(*, user: User) -> NearAccount | None:
     return NearAccount.objects.filter(user=user).first()
 
 
@@ -57,6 +57,6 @@ def ledger_trial_balance() -> dict[str, int]:
     return {row["account__key"]: row["total"] for row in rows}
 
 
-def deposit_of_idempotency_key(*, user: AbstractBaseUser, key: str) -> Deposit | None:
+def deposit_of_idempotency_key(*, user: User, key: str) -> Deposit | None:
     """The deposit the user's earlier request with this Idempotency-Key made, if any."""
     return Deposit.objects.filter(created_by=user, idempotency_key=key).first() if key else None

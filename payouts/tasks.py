@@ -1,5 +1,6 @@
 """Celery tasks of the payouts app: thin wrappers that hold only the retry policy."""
 
+from celery import Task
 from django.conf import settings
 
 from config.celery import app
@@ -11,7 +12,7 @@ from config.celery import app
     max_retries=settings.PAYOUT_RETRY_MAX,
     default_retry_delay=2,
 )
-def payout_send_task(self, payout_id: int) -> str:
+def payout_send_task(self: Task[[int], str], payout_id: int) -> str:
     """Sign and broadcast one payout; retry with backoff while its outcome is unknown.
 
     Idempotent: a repeat re-reads the payout and carries on from its state. After the

@@ -13,7 +13,9 @@ from payouts.api.fields import NearAmountField, PositiveNearAmountField
 class ItemForContributorSerializer(serializers.Serializer):
     # Only what the contributor needs: never other answers or the final label.
     id = serializers.UUIDField(source="public_id")
-    data = serializers.JSONField()
+    # DRF's metaclass takes declared fields off the class, so this leaves Serializer.data
+    # alone; mypy sees an override of it.
+    data = serializers.JSONField()  # type: ignore[assignment]
 
 
 class AssignmentSerializer(serializers.Serializer):

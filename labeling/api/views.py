@@ -4,6 +4,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.users import request_user
 from labeling import selectors
 from labeling.api.serializers import (
     AssignmentSerializer,
@@ -20,14 +21,14 @@ from labeling.services.queue import assignment_claim_next, assignment_skip, assi
 class ProjectListView(APIView):
     @extend_schema(responses=ProjectSerializer(many=True))
     def get(self, request: Request) -> Response:
-        projects = Project.objects.filter(owner=request.user).order_by("-created_at")[:200]
+        projects = Project.objects.filter(owner=request_user(request)).order_by("-created_at")[:200]
         return Response(ProjectSerializer(projects, many=True, context={"owner": True}).data)
 
     @extend_schema(request=ProjectCreateSerializer, responses={201: ProjectSerializer})
     def post(self, request: Request) -> Response:
         serializer = ProjectCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        project = project_create(owner=request.user, **serializer.validated_data)
+        project = project_create(owner=request_user(request), **serializer.validated_data)
         data = ProjectSerializer(project, context={"owner": True, "detail": True}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
@@ -35,8 +36,9 @@ class ProjectListView(APIView):
 class ProjectDetailView(APIView):
     @extend_schema(responses=ProjectSerializer)
     def get(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_visible(user=request.user, public_id=project_id)
-        owner = project.owner_id == request.user.pk
+        user = request_user(request)
+        project = selectors.project_get_visible(user=user, public_id=project_id)
+        owner = project.owner_id == user.pk
         context = {"owner": owner, "detail": owner}
         return Response(ProjectSerializer(project, context=context).data)
 
@@ -44,7 +46,7 @@ class ProjectDetailView(APIView):
 class ProjectPublishView(APIView):
     @extend_schema(request=None, responses=ProjectSerializer)
     def post(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
         project = project_publish(project=project)
         return Response(ProjectSerializer(project, context={"owner": True, "detail": True}).data)
 
@@ -55,8 +57,9 @@ class NextItemView(APIView):
     @extend_schema(responses={200: AssignmentSerializer, 204: None})
     def get(self, request: Request, project_id: str) -> Response:
         """Reserve the next item for the caller; 204 when there is none left for them."""
-        project = selectors.project_get_visible(user=request.user, public_id=project_id)
-        assignment = assignment_claim_next(project=project, contributor=request.user)
+        user = request_user(request)
+        project = selectors.project_get_visible(user=user, public_id=project_id)
+        assignment = assignment_claim_next(project=project, contributor=user)
         if assignment is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(AssignmentSerializer(assignment).data)
@@ -69,7 +72,7 @@ class SubmitView(APIView):
         serializer.is_valid(raise_exception=True)
         submission = assignment_submit(
             public_id=assignment_id,
-            contributor=request.user,
+            contributor=request_user(request),
             answer=serializer.validated_data["answer"],
             time_on_task_ms=serializer.validated_data.get("time_on_task_ms"),
         )
@@ -79,5 +82,5 @@ class SubmitView(APIView):
 class SkipView(APIView):
     @extend_schema(request=None, responses=AssignmentSerializer)
     def post(self, request: Request, assignment_id: str) -> Response:
-        assignment = assignment_skip(public_id=assignment_id, contributor=request.user)
+        assignment = assignment_skip(public_id=assignment_id, contributor=request_user(request))
         return Response(AssignmentSerializer(assignment).data)

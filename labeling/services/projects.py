@@ -4,10 +4,10 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from config.users import User
 from labeling.errors import ProjectNotFundedError, ProjectStateError
 from labeling.locks import project_lock
 from labeling.models import Project
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def project_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     title: str,
     task_type: str,
     label_config: Any,

@@ -6,6 +6,7 @@ gold items, Dawid-Skene reliabilities) will replace `submissions_judge` alone.
 
 import logging
 from collections.abc import Sequence
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -76,7 +77,7 @@ def item_resolve(*, item_id: int) -> Item:
 
 def items_resolve_stale(*, older_than_seconds: int = 60) -> int:
     """Resolve every item left `complete` for a while (its task was lost). Returns count."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     ids = list(
         Item.objects.filter(status=Item.Status.COMPLETE, assignments__finished_at__lte=cutoff)
         .distinct()

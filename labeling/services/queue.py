@@ -17,14 +17,15 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
+from config.users import User
 from labeling.errors import (
     AssignmentClosedError,
     AssignmentExpiredError,
@@ -35,6 +36,9 @@ from labeling.locks import assignment_lock, item_lock, row_lock_sql
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
 from labeling.task_types import task_type_get
 from labeling.tasks import item_resolve_task
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +128,7 @@ class _AllLocked:
 _ALL_LOCKED = _AllLocked()
 
 
-def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) -> Assignment | None:
+def assignment_claim_next(*, project: Project, contributor: User) -> Assignment | None:
     """Reserve the next item of the project for the contributor, or None if none is left.
 
     A contributor who already holds a live reservation in the project gets that one
@@ -145,9 +149,7 @@ def assignment_claim_next(*, project: Project, contributor: AbstractBaseUser) ->
     return None
 
 
-def _claim_once(
-    *, project: Project, contributor: AbstractBaseUser
-) -> Assignment | _AllLocked | None:
+def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLocked | None:
     with transaction.atomic(durable=True):
         now = timezone.now()
         held = _held_reservation(project=project, contributor=contributor, now=now)
@@ -160,15 +162,13 @@ def _claim_once(
             project=project,
             item=item,
             contributor=contributor,
-            expires_at=now + timezone.timedelta(seconds=project.reservation_seconds),
+            expires_at=now + timedelta(seconds=project.reservation_seconds),
         )
         AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
     return assignment
 
 
-def _item_lock_next(
-    *, project: Project, contributor: AbstractBaseUser, now: Any
-) -> Item | _AllLocked | None:
+def _item_lock_next(*, project: Project, contributor: User, now: Any) -> Item | _AllLocked | None:
     """Lock the first item the contributor may take; None if there is none.
 
     Items are handed out in id order, so everything up to the contributor's last item in
@@ -187,7 +187,7 @@ def _item_lock_next(
 
 
 def _item_lock_after(
-    *, project: Project, contributor: AbstractBaseUser, now: Any, after: int
+    *, project: Project, contributor: User, now: Any, after: int
 ) -> Item | _AllLocked | None:
     """The first free item after `after`, locked; _ALL_LOCKED if the free ones are all
     locked by other transactions (their claims or submits may still free or fill them)."""
@@ -197,7 +197,7 @@ def _item_lock_after(
     sql = _sql()
     skipped: list[int] = []
     while True:
-        params = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
+        params: list[Any] = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
         params.append(project.answers_per_item)
         if row_locks:
             params.append(skipped)
@@ -217,7 +217,7 @@ def _item_lock_after(
         skipped.append(item.pk)
 
 
-def _assignment_for(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:
+def _assignment_for(*, public_id: Any, contributor: User) -> Assignment:
     """The contributor's assignment with its project; someone else's is as unknown as none.
 
     Two precompiled queries instead of an ORM join: this runs on every submit.
@@ -238,9 +238,15 @@ def _uuid_db(value: Any) -> Any:
     return Assignment._meta.get_field("public_id").get_db_prep_value(parsed, connection)
 
 
-def _held_reservation(
-    *, project: Project, contributor: AbstractBaseUser, now: Any
-) -> Assignment | None:
+class _HeldItemColumns(TypedDict):
+    """The item's columns that the `held` query selects beside the assignment's (the
+    type the rows are cast to: mypy cannot read the SQL)."""
+
+    item_public_id: Any  # the database's form of a UUID
+    item_data: Any  # the database's form of JSON
+
+
+def _held_reservation(*, project: Project, contributor: User, now: Any) -> Assignment | None:
     """The contributor's live reservation in the project, with its item, if any."""
     params = [
         project.pk,
@@ -251,13 +257,14 @@ def _held_reservation(
     found = list(Assignment.objects.raw(_sql().held, params))
     if not found:
         return None
-    held = found[0]
+    held = cast("WithAnnotations[Assignment, _HeldItemColumns]", found[0])
     data_field = Item._meta.get_field("data")
     held.item = Item(
         id=held.item_id,
         project_id=held.project_id,
         public_id=Item._meta.get_field("public_id").to_python(held.item_public_id),
-        data=data_field.from_db_value(held.item_data, None, connection),
+        # No expression: JSONField looks at it only to pass a KeyTransform's value through.
+        data=data_field.from_db_value(held.item_data, None, connection),  # type: ignore[arg-type]
     )
     return held
 
@@ -283,7 +290,7 @@ def assignment_expire_if_due(*, assignment_id: int) -> bool:
 def assignment_submit(
     *,
     public_id: Any,
-    contributor: AbstractBaseUser,
+    contributor: User,
     answer: Any,
     time_on_task_ms: int | None = None,
 ) -> Submission:
@@ -343,7 +350,7 @@ def assignment_submit(
     return submission
 
 
-def assignment_skip(*, public_id: Any, contributor: AbstractBaseUser) -> Assignment:
+def assignment_skip(*, public_id: Any, contributor: User) -> Assignment:
     """Give a reservation back; the item is not offered to this contributor again.
 
     A repeat skip returns the skipped assignment. 409 assignment_closed if it was

@@ -19,6 +19,7 @@ from config.idempotency import (
 )
 from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from config.throttling import ScopedThrottle
+from config.users import request_user
 from labeling import selectors
 from marketplace.api.serializers import (
     DepositCreateSerializer,
@@ -106,7 +107,7 @@ class ItemImportView(APIView):
         "(`request_too_large`, `import_too_large`).",
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
         upload = request.FILES.get("file")
         if upload is not None:
             if upload.size > settings.IMPORT_MAX_FILE_BYTES:
@@ -146,13 +147,14 @@ class DepositCreateView(APIView):
         ),
     )
     def post(self, request: Request, project_id: str) -> Response:
-        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        user = request_user(request)
+        project = selectors.project_get_owned(user=user, public_id=project_id)
         idempotency_key = idempotency_key_from_request(request)
         serializer = DepositCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         deposit, created = project_deposit(
             project=project,
-            user=request.user,
+            user=user,
             tx_hash=serializer.validated_data["tx_hash"],
             sender_account_id=serializer.validated_data.get("sender_account_id"),
             idempotency_key=idempotency_key,
@@ -172,7 +174,7 @@ class ProjectExportView(APIView):
         "an export that fails half-way answers an error, never a truncated 200.",
     )
     def get(self, request: Request, project_id: str) -> FileResponse:
-        project = selectors.project_get_owned(user=request.user, public_id=project_id)
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
         fmt = request.query_params.get("format", "jsonl")
         if fmt != "jsonl":
             raise ApplicationError(

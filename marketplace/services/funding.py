@@ -2,9 +2,8 @@
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
-
 from config.idempotency import idempotent_replay, request_fingerprint
+from config.users import User
 from labeling.models import Project
 from payouts.errors import DepositError
 from payouts.models import Deposit
@@ -17,7 +16,7 @@ log = logging.getLogger(__name__)
 def project_deposit(
     *,
     project: Project,
-    user: AbstractBaseUser,
+    user: User,
     tx_hash: str,
     sender_account_id: str | None = None,
     idempotency_key: str | None = None,

@@ -17,7 +17,7 @@ from payouts.near.keys import ACCOUNT_ID_MAX_LEN, ACCOUNT_ID_MIN_LEN, ACCOUNT_ID
         "description": "NEAR as a decimal string (numbers are refused): up to 24 decimals.",
     }
 )
-class NearAmountField(serializers.Field):
+class NearAmountField(serializers.Field[int, Any, str, Any]):
     """Reads "0.05" (a JSON string; numbers are refused) as yoctoNEAR; writes it back."""
 
     default_error_messages = {"invalid": "{message}"}

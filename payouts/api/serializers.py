@@ -1,11 +1,13 @@
+from typing import Any
+
 from rest_framework import serializers
 
 from config.serializers import RequestSerializer
 from payouts.api.fields import NearAmountField, PositiveNearAmountField
-from payouts.models import Payout
+from payouts.models import NearAccount, Payout
 
 
-class AuthChallengeSerializer(serializers.Serializer):
+class AuthChallengeSerializer(serializers.Serializer[dict[str, Any]]):
     nonce = serializers.CharField(help_text="base64 of 32 bytes: the NEP-413 nonce to sign")
     recipient = serializers.CharField(help_text="the NEP-413 recipient to sign for")
     message = serializers.CharField(help_text="the message to sign")
@@ -31,14 +33,14 @@ class NearSigninSerializer(NearProofSerializer):
     mode = serializers.ChoiceField(choices=["token", "session"], default="token")
 
 
-class NearSigninResultSerializer(serializers.Serializer):
+class NearSigninResultSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     account_id = serializers.CharField()
     created = serializers.BooleanField()
     token = serializers.CharField(required=False, help_text="only in token mode")
 
 
-class NearAccountLinkSerializer(serializers.Serializer):
+class NearAccountLinkSerializer(serializers.Serializer[NearAccount]):
     account_id = serializers.CharField()
     verified_at = serializers.DateTimeField(allow_null=True)
 
@@ -47,7 +49,7 @@ class PayoutRequestSerializer(RequestSerializer):
     amount = PositiveNearAmountField()
 
 
-class PayoutSerializer(serializers.ModelSerializer):
+class PayoutSerializer(serializers.ModelSerializer[Payout]):
     id = serializers.UUIDField(source="public_id", read_only=True)
     amount = NearAmountField(read_only=True)
     explorer_url = serializers.SerializerMethodField()
@@ -75,7 +77,7 @@ class PayoutSerializer(serializers.ModelSerializer):
         return settings.NEAR_EXPLORER_TX_URL.rstrip("/") + "/" + payout.tx_hash
 
 
-class MeSerializer(serializers.Serializer):
+class MeSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     near_account_id = serializers.CharField(allow_null=True)
     near_account_verified = serializers.BooleanField()

@@ -20,6 +20,7 @@ from config.idempotency import (
 )
 from config.parsers import StrictFormParser, StrictJSONParser, StrictMultiPartParser
 from config.throttling import ClientIpThrottle, UsernameThrottle
+from config.users import request_user
 from payouts import selectors
 from payouts.api.serializers import (
     AuthChallengeSerializer,
@@ -136,10 +137,11 @@ class NearSigninView(APIView):
 class MeView(APIView):
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
-        summary = selectors.earnings_summary(user=request.user)
-        near = selectors.near_account_of(user=request.user)
+        user = request_user(request)
+        summary = selectors.earnings_summary(user=user)
+        near = selectors.near_account_of(user=user)
         data = {
-            "username": request.user.get_username(),
+            "username": user.get_username(),
             "near_account_id": near.account_id if near else None,
             "near_account_verified": bool(near and near.verified_at),
             "balance": summary.balance,
@@ -160,7 +162,7 @@ class NearAccountLinkView(APIView):
         serializer = NearProofSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         link = near_account_link_verified(
-            user=request.user, proof=_proof(serializer.validated_data)
+            user=request_user(request), proof=_proof(serializer.validated_data)
         )
         return Response(NearAccountLinkSerializer(link).data)
 
@@ -168,7 +170,7 @@ class NearAccountLinkView(APIView):
 class MyPayoutsView(APIView):
     @extend_schema(responses=PayoutSerializer(many=True))
     def get(self, request: Request) -> Response:
-        payouts = selectors.payouts_of_user(user=request.user)[:200]
+        payouts = selectors.payouts_of_user(user=request_user(request))[:200]
         return Response(PayoutSerializer(payouts, many=True).data)
 
     @extend_schema(
@@ -190,7 +192,7 @@ class MyPayoutsView(APIView):
         serializer = PayoutRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         payout, created = payout_request_once(
-            user=request.user,
+            user=request_user(request),
             amount=serializer.validated_data["amount"],
             idempotency_key=idempotency_key,
         )

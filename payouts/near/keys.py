@@ -247,16 +247,15 @@ def key_load(path: str | os.PathLike[str]) -> NearKey:
         raise KeyFileError(f"key file {file} is not valid JSON (line {exc.lineno})") from None
     if not isinstance(data, dict):
         raise KeyFileError(f"key file {file} must hold a JSON object")
-    secret_key = data.get("private_key", data.get("secret_key"))
-    account_id = data.get("account_id")
-    public_key = data.get("public_key")
-    for name, value in (
-        ("account_id", account_id),
-        ("public_key", public_key),
-        ("private_key", secret_key),
-    ):
+
+    def string(name: str, value: object) -> str:
         if not isinstance(value, str) or not value:
             raise KeyFileError(f"key file {file} lacks a string {name!r}")
+        return value
+
+    account_id = string("account_id", data.get("account_id"))
+    public_key = string("public_key", data.get("public_key"))
+    secret_key = string("private_key", data.get("private_key", data.get("secret_key")))
     try:
         key = NearKey.from_secret_key(account_id=account_id, secret_key=secret_key)
     except NearKeyError as exc:

@@ -102,7 +102,7 @@ def nep413_verify(
     return signature_verify(public_key=public_key, message=digest, signature=signature)
 
 
-def nep413_signed_body(*, key: NearKey, challenge: dict) -> dict:
+def nep413_signed_body(*, key: NearKey, challenge: dict[str, str]) -> dict[str, str]:
     """The JSON a wallet holding ``key`` sends back for a challenge from
     ``POST /api/auth/near/challenge`` (base64 nonce and signature), ready to post."""
     import base64

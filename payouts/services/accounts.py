@@ -6,10 +6,10 @@ are checked against them. `near_account_link_verified` is the way in from the AP
 
 import logging
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.users import User
 from payouts.errors import NearAccountInvalidError, NearAccountTakenError
 from payouts.locks import near_account_lock_or_create
 from payouts.models import NearAccount
@@ -19,7 +19,7 @@ from payouts.services.auth import NearProof, near_proof_consume, near_proof_veri
 log = logging.getLogger(__name__)
 
 
-def near_account_link(*, user: AbstractBaseUser, account_id: str) -> NearAccount:
+def near_account_link(*, user: User, account_id: str) -> NearAccount:
     """Link (or re-link) the user's NEAR account WITHOUT proof: it stays unverified.
 
     Payouts and deposits refuse an unverified account (near_account_unverified); the
@@ -43,7 +43,7 @@ def near_account_link(*, user: AbstractBaseUser, account_id: str) -> NearAccount
     return link
 
 
-def near_account_link_verified(*, user: AbstractBaseUser, proof: NearProof) -> NearAccount:
+def near_account_link_verified(*, user: User, proof: NearProof) -> NearAccount:
     """Link (or re-link) the user's NEAR account to the account that signed `proof`.
 
     The proof is a NEP-413 signature by that account over one of our challenges (see

@@ -20,12 +20,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from config.errors import PermissionError_
+from config.users import User
 from payouts.errors import AuthError, ChainUnavailableError, NearAccountInvalidError
 from payouts.locks import auth_challenge_lock
 from payouts.models import AuthChallenge, NearAccount
@@ -58,7 +58,7 @@ class NearProof:
 
 @dataclass(frozen=True)
 class NearSignin:
-    user: AbstractBaseUser
+    user: User
     account: NearAccount
     created: bool  # the user was made by this sign-in
 
@@ -234,7 +234,7 @@ def _username_for(account_id: str) -> str:
     return f"{account_id}~{secrets.token_hex(3)}"
 
 
-def _user_for_account(account_id: str) -> tuple[AbstractBaseUser, NearAccount, bool]:
+def _user_for_account(account_id: str) -> tuple[User, NearAccount, bool]:
     proven = NearAccount.objects.select_related("user").filter(
         account_id=account_id, verified_at__isnull=False
     )
@@ -273,7 +273,8 @@ def near_signin(*, proof: NearProof) -> NearSignin:
     return NearSignin(user=user, account=link, created=created)
 
 
-def auth_token_get(*, user: AbstractBaseUser) -> str:
+def auth_token_get(*, user: User) -> str:
     """The user's API token, made on first use; a repeat returns the same token."""
     token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    key: str = token.key  # a CharField, though DRF's stubs leave it untyped (Any)
+    return key

@@ -5,10 +5,10 @@ import re
 from typing import Any
 
 import base58
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.users import User
 from payouts.errors import (
     ChainUnavailableError,
     DepositError,
@@ -34,7 +34,7 @@ def tx_hash_is_valid(tx_hash: str) -> bool:
 
 def deposit_credit(
     *,
-    user: AbstractBaseUser,
+    user: User,
     escrow_reference: str,
     tx_hash: str,
     sender_account_id: str | None = None,

@@ -3,11 +3,11 @@
 import logging
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from config.enqueue import enqueue_on_commit
 from config.idempotency import idempotent_replay, request_fingerprint
+from config.users import User
 from payouts.errors import (
     NearAccountMissingError,
     NearAccountUnverifiedError,
@@ -22,7 +22,7 @@ from payouts.tasks import payout_send_task
 log = logging.getLogger(__name__)
 
 
-def payout_request(*, user: AbstractBaseUser, amount: int) -> Payout:
+def payout_request(*, user: User, amount: int) -> Payout:
     """Withdraw `amount` yoctoNEAR of the user's earnings to their linked NEAR account.
 
     Debits the earnings balance and creates the payout in one transaction; the send
@@ -36,7 +36,7 @@ def payout_request(*, user: AbstractBaseUser, amount: int) -> Payout:
 
 
 def payout_request_once(
-    *, user: AbstractBaseUser, amount: int, idempotency_key: str | None
+    *, user: User, amount: int, idempotency_key: str | None
 ) -> tuple[Payout, bool]:
     """`payout_request`, once per idempotency key of the user: (payout, created).
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from payouts.locks import payout_lock
-from payouts.models import Journal, Payout
+from payouts.models import Journal, Payout, SigningKey
 from payouts.near.client import (
     NearError,
     NearRpcError,
@@ -35,6 +35,7 @@ from payouts.services.payouts.base import (
     PayoutOutcomeUnknownError,
     payout_error_note,
     payout_event_record,
+    payout_signed_field,
 )
 from payouts.services.payouts.signing import final_block_get, payout_sign, signing_key_seed
 from payouts.tasks import payout_auto_task
@@ -73,8 +74,9 @@ def _payout_broadcast(payout: Payout) -> Payout:
             payout.submitted_at = timezone.now()
             payout_event_record(payout, from_status=previous, detail="broadcast")
         payout.save(update_fields=["status", "attempts", "submitted_at"])
+    signed_tx = payout_signed_field(payout, payout.signed_tx, "signed bytes")
     try:
-        result = near_client().send_tx(signed_tx=bytes(payout.signed_tx), wait_until="FINAL")
+        result = near_client().send_tx(signed_tx=bytes(signed_tx), wait_until="FINAL")
     except NearRpcError as exc:
         if exc.invalid_tx is not None:
             return _payout_after_refusal(payout, exc)
@@ -93,7 +95,7 @@ def _payout_after_refusal(payout: Payout, exc: NearRpcError) -> Payout:
     """The node refused the bytes. A refused repeat may mean the first copy landed."""
     invalid = exc.invalid_tx or {}
     payout_error_note(payout, f"refused: {invalid}")
-    if "InvalidNonce" in invalid and payout.signing_key_id is not None:
+    if "InvalidNonce" in invalid and payout.signing_key is not None:
         # Our allocator fell behind the chain (another sender used the key): catch up.
         ak_nonce = int(invalid["InvalidNonce"].get("ak_nonce") or 0)
         try:
@@ -157,12 +159,14 @@ def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
         return payout, Resolution.UNSIGNED
     if payout.status not in (Payout.Status.SIGNED, Payout.Status.SUBMITTED):
         return payout, Resolution.SETTLED
+    key = payout_signed_field(payout, payout.signing_key, "signing key")
+    tx_hash = payout_signed_field(payout, payout.tx_hash, "transaction hash")
     client = near_client()
     try:
         # Read head and nonce BEFORE the hash look-up; see the docstring.
         head = final_block_get()
-        chain_nonce = _signing_key_nonce(payout)
-        found = client.tx_lookup(tx_hash=payout.tx_hash, sender_account_id=platform_account_id())
+        chain_nonce = _signing_key_nonce(key)
+        found = client.tx_lookup(tx_hash=tx_hash, sender_account_id=platform_account_id())
     except NearError as exc:
         payout_error_note(payout, f"look-up: {exc}")
         raise PayoutOutcomeUnknownError(str(exc)) from exc
@@ -193,7 +197,7 @@ def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
             return payout, Resolution.UNDECIDABLE
         reason = f"block hash expired and key nonce {chain_nonce} below {payout.nonce}"
     elif chain_nonce is None:
-        reason = f"signing key {payout.signing_key.public_key} deleted"
+        reason = f"signing key {key.public_key} deleted"
     elif expired:
         reason = "block hash expired"
     elif chain_nonce >= (payout.nonce or 0):
@@ -204,11 +208,11 @@ def payout_resolution(*, payout_id: int) -> tuple[Payout, Resolution]:
     return Payout.objects.get(pk=payout.pk), Resolution.DEAD
 
 
-def _signing_key_nonce(payout: Payout) -> int | None:
-    """The payout's signing key's nonce on chain; None if the key was deleted."""
+def _signing_key_nonce(key: SigningKey) -> int | None:
+    """The signing key's nonce on chain; None if the key was deleted."""
     try:
         access_key = near_client().view_access_key(
-            account_id=payout.signing_key.account_id, public_key=payout.signing_key.public_key
+            account_id=key.account_id, public_key=key.public_key
         )
     except NearRpcError as exc:
         if exc.is_unknown_access_key:

@@ -103,6 +103,8 @@ def payout_sign(payout: Payout) -> Payout:
             return payout  # signed by a concurrent run: carry on with its transaction
         # Lock order: payout, then signing key.
         row = signing_key_lock(key_id=key_row.pk)
+        if row.nonce is None:  # seeded above; a nonce is never cleared
+            raise RuntimeError(f"signing key {row.public_key} has no nonce")
         nonce = row.nonce + 1
         row.nonce = nonce
         row.save(update_fields=["nonce", "updated_at"])
