@@ -2,7 +2,6 @@
 locks take only the rows they mean, in a mode that does not block referencing inserts,
 and the queue never waits while it holds one."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from labeling.locks import item_lock
 from labeling.models import Assignment, Item
 from labeling.services import queue
 from tests.factories import UserFactory, project_with_items
+from tests.locking import HeldLock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -23,32 +23,13 @@ def _postgres_only() -> None:
         pytest.skip("row locks exist on PostgreSQL only")
 
 
-def _hold_in_thread(lock_fn, release: threading.Event, locked: threading.Event) -> threading.Thread:
-    """Run `lock_fn` in a transaction on another connection and keep it open."""
-
-    def run() -> None:
-        try:
-            with transaction.atomic():
-                lock_fn()
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    assert locked.wait(timeout=10), "the other connection never took its lock"
-    return thread
-
-
 def test_a_locked_item_does_not_block_inserts_that_reference_it() -> None:
     """FOR NO KEY UPDATE: another transaction may insert an assignment of the locked item
     at once (its foreign-key check needs only KEY SHARE). Under FOR UPDATE it would wait."""
     project = project_with_items(items=1)
     item = Item.objects.get(project=project)
     contributor = UserFactory()
-    release, locked = threading.Event(), threading.Event()
-    holder = _hold_in_thread(lambda: item_lock(item_id=item.pk), release, locked)
+    holder = HeldLock(lambda: item_lock(item_id=item.pk))
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '500ms'")
@@ -59,8 +40,7 @@ def test_a_locked_item_does_not_block_inserts_that_reference_it() -> None:
                 expires_at=timezone.now() + timedelta(minutes=5),
             )
     finally:
-        release.set()
-        holder.join()
+        holder.release()
     assert Assignment.objects.filter(item=item).count() == 1
 
 
@@ -71,22 +51,19 @@ def test_the_claim_waits_for_locked_items_outside_its_transaction(monkeypatch) -
     project = project_with_items(items=1)
     item = Item.objects.get(project=project)
     contributor = UserFactory()
-    release, locked = threading.Event(), threading.Event()
-    holder = _hold_in_thread(lambda: item_lock(item_id=item.pk), release, locked)
+    holder = HeldLock(lambda: item_lock(item_id=item.pk))
     pauses: list[bool] = []
 
     def sleep(seconds: float) -> None:
         pauses.append(connection.in_atomic_block)
         if len(pauses) == 3:
-            release.set()
-            holder.join()
+            holder.release()
 
     monkeypatch.setattr(queue.time, "sleep", sleep)
     try:
         assignment = queue.assignment_claim_next(project=project, contributor=contributor)
     finally:
-        release.set()
-        holder.join()
+        holder.release()
     assert pauses, "the claim never waited for the locked item"
     assert not any(pauses), "the claim paused inside its transaction"
     assert assignment is not None
@@ -96,12 +73,10 @@ def test_the_claim_waits_for_locked_items_outside_its_transaction(monkeypatch) -
 def test_the_claim_gives_up_after_its_retries_while_every_item_stays_locked(monkeypatch) -> None:
     project = project_with_items(items=1)
     item = Item.objects.get(project=project)
-    release, locked = threading.Event(), threading.Event()
-    holder = _hold_in_thread(lambda: item_lock(item_id=item.pk), release, locked)
+    holder = HeldLock(lambda: item_lock(item_id=item.pk))
     monkeypatch.setattr(queue.time, "sleep", lambda seconds: None)
     try:
         assert queue.assignment_claim_next(project=project, contributor=UserFactory()) is None
     finally:
-        release.set()
-        holder.join()
+        holder.release()
     assert not Assignment.objects.exists()

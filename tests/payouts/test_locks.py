@@ -1,14 +1,13 @@
 """The lock policy of payouts/locks.py, on PostgreSQL (SQLite has no row locks): a locked
 ledger account never delays another transaction's journal lines that point at it."""
 
-import threading
-
 import pytest
 from django.db import connection, transaction
 
 from payouts.locks import ledger_accounts_lock
 from payouts.models import Journal, JournalLine
 from payouts.services.ledger import platform_fees_account, world_account
+from tests.locking import HeldLock
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -19,20 +18,7 @@ def test_a_locked_ledger_account_does_not_block_lines_that_reference_it() -> Non
     if connection.vendor != "postgresql":
         pytest.skip("row locks exist on PostgreSQL only")
     fees, world = platform_fees_account(), world_account()
-    release, locked = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                ledger_accounts_lock(accounts=[fees])
-                locked.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert locked.wait(timeout=10)
+    holder = HeldLock(lambda: ledger_accounts_lock(accounts=[fees]))
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '500ms'")
@@ -40,6 +26,5 @@ def test_a_locked_ledger_account_does_not_block_lines_that_reference_it() -> Non
             JournalLine.objects.create(journal=journal, account=fees, amount=5)
             JournalLine.objects.create(journal=journal, account=world, amount=-5)
     finally:
-        release.set()
-        holder.join()
+        holder.release()
     assert JournalLine.objects.filter(account=fees).count() == 1
