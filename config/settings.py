@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here: no CDN
     "payouts",
     "labeling",
     "marketplace",
@@ -67,6 +68,8 @@ MIDDLEWARE = [
     # First: every error answer under /api/ becomes JSON, whichever layer produced it.
     "config.middleware.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the Swagger UI's) from the app itself, in every mode.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # Django's, except that it never redirects an /api/ POST to add a slash.
     "config.middleware.CommonMiddleware",
@@ -133,6 +136,18 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# WhiteNoise serves STATIC_ROOT (`manage.py collectstatic`, compressed, names with their
+# hash, cached for ever); in development it finds the files in place, no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 LOGIN_URL = "/admin/login/"
 
@@ -164,6 +179,10 @@ SPECTACULAR_SETTINGS = {
     "strings of NEAR.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,  # the schema's own endpoint is not part of the API
+    # Swagger UI from drf-spectacular-sidecar's files, not a CDN: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -----------------------------------------------------------------

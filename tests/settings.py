@@ -17,3 +17,11 @@ os.environ.update(
 )
 
 from config.settings import *  # noqa: F403
+
+# Production keeps hashed names from a manifest that `collectstatic` writes; tests render
+# pages without running it.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True

@@ -21,3 +21,25 @@ def test_pages_on_a_real_network_show_no_banner(client, settings, path) -> None:
     response = client.get(path)
     assert response.status_code == 200
     assert BANNER not in response.content.decode()
+
+
+def test_the_api_docs_work_offline(client) -> None:
+    """Swagger UI's files come from the app itself, not a CDN, and are served."""
+    import re
+
+    page = client.get("/api/docs/").content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets, page[:500]
+    assert all(asset.startswith("/static/") for asset in assets), assets
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_the_admin_is_styled(client) -> None:
+    page = client.get("/admin/login/").content.decode()
+    assert "/static/admin/css/base.css" in page
+    response = client.get("/static/admin/css/base.css")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/css")

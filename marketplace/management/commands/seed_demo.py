@@ -42,6 +42,9 @@ class Command(BaseCommand):
                 answers_per_item=3,
             )
             log.info("funded demo project %s from %s", funded.project_id, funded.requester_account)
+        admin = user_make("demo-admin", password)
+        admin.is_staff = admin.is_superuser = True  # the local chain's admin, for the demo
+        admin.save(update_fields=["is_staff", "is_superuser"])
         contributors = []
         for n in range(1, CONTRIBUTORS + 1):
             name = f"demo-contributor-{n}"
@@ -66,6 +69,7 @@ class Command(BaseCommand):
             "",
             "Demo logins (passwords change at every start):",
             f"  requester    demo-requester / {password}",
+            f"  admin        demo-admin / {password}",
             *(f"  contributor  {name} / {password}" for name in contributors),
             "",
             f"  API token:  curl -d username=demo-requester -d password={password} "
