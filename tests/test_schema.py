@@ -102,3 +102,13 @@ def test_request_bodies_refuse_unknown_fields_as_the_schema_says(client) -> None
     schema = yaml.safe_load(client.get("/api/schema/").content)
     for name in ("Submit", "ProjectCreate", "DepositCreate", "PayoutRequest", "NearProof"):
         assert schema["components"]["schemas"][name]["additionalProperties"] is False, name
+
+
+def test_the_whitespace_list_is_what_str_strip_removes() -> None:
+    from config.schema import NOT_ONLY_WHITESPACE, WHITESPACE
+
+    assert set(WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+    import re
+
+    assert re.fullmatch(NOT_ONLY_WHITESPACE, "a")
+    assert not any(re.fullmatch(NOT_ONLY_WHITESPACE, c) for c in WHITESPACE)
