@@ -75,7 +75,7 @@ class Fault:
     fault: str
     count: int  # calls left
     methods: list[str] = field(default_factory=lambda: list(SEND_METHODS))
-    delay: float = DEFAULT_FAULT_DELAY  # seconds (timeout_before_apply)
+    delay_seconds: float = DEFAULT_FAULT_DELAY  # timeout_before_apply waits this long
     ahead: int = 0  # nonces past the transaction's (key_used_elsewhere)
 
     def view(self) -> dict[str, Any]:
@@ -113,7 +113,9 @@ def fault_parse(params: Any) -> Fault:
     if isinstance(delay, bool) or not isinstance(delay, int | float) or delay < 0:
         raise parse_error("Failed parsing args: delay must be a non-negative number")
     ahead = _non_negative_int(request.get("ahead", 0), "ahead")
-    return Fault(fault=str(name), count=count, methods=methods, delay=float(delay), ahead=ahead)
+    return Fault(
+        fault=str(name), count=count, methods=methods, delay_seconds=float(delay), ahead=ahead
+    )
 
 
 class FaultBook:

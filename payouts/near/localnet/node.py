@@ -120,7 +120,7 @@ class RpcReply:
     http_status: int
     payload: dict[str, Any] | None
     drop: bool = False  # close the connection without answering
-    delay: float = 0.0  # seconds to wait before answering
+    delay_seconds: float = 0.0  # to wait before answering
 
 
 @dataclass(frozen=True)
@@ -573,7 +573,9 @@ class LocalNet:
             return RpcReply(failure.http_status, {"error": failure.error})
         if name == "timeout_before_apply":
             failure = timeout_error()
-            return RpcReply(failure.http_status, {"error": failure.error}, delay=fault.delay)
+            return RpcReply(
+                failure.http_status, {"error": failure.error}, delay_seconds=fault.delay_seconds
+            )
         if name in ("invalid_nonce", "not_enough_balance"):
             try:
                 return RpcReply(HTTP_OK, {"result": self._fault_refuse(name, method, params)})

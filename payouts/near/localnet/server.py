@@ -63,8 +63,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         reply = self.server.chain.handle_body(self.rfile.read(int(length)))
-        if reply.delay:
-            time.sleep(reply.delay)
+        if reply.delay_seconds:
+            time.sleep(reply.delay_seconds)
         if reply.drop:
             # Cut the connection without an answer (the fault says whether anything applied).
             self.close_connection = True
