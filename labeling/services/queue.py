@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
@@ -44,12 +43,6 @@ log = logging.getLogger(__name__)
 
 LOCKED_RETRIES = 10  # claims retried while every candidate left is locked by others
 LOCKED_RETRY_SECONDS = 0.02  # pause between them, outside any transaction
-
-
-def _live(now: Any) -> Q:
-    return Q(status=Assignment.Status.SUBMITTED) | Q(
-        status=Assignment.Status.RESERVED, expires_at__gt=now
-    )
 
 
 # The queue's hot path is written once as SQL (the ORM spent more CPU compiling its

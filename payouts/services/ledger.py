@@ -5,7 +5,7 @@ row of another app that the caller locked (items, assignments, payouts).
 """
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
 
@@ -65,11 +65,6 @@ def account_balance(*, account: LedgerAccount) -> int:
     return total["total"] or 0
 
 
-def accounts_lock(*, accounts: Iterable[LedgerAccount]) -> None:
-    """Row-lock the accounts (in id order) for a read-modify-write of their balances."""
-    ledger_accounts_lock(accounts=accounts)
-
-
 def journal_post(
     *,
     kind: Journal.Kind,
@@ -97,7 +92,7 @@ def journal_post(
     ]
     with transaction.atomic():
         if debited:
-            accounts_lock(accounts=debited)
+            ledger_accounts_lock(accounts=debited)
             for account in debited:
                 out = -sum(amount for acc, amount in lines if acc.pk == account.pk)
                 balance = account_balance(account=account)
