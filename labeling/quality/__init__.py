@@ -1,0 +1,1 @@
+"""The quality engine's numeric core: answer aggregation and per-answer scores."""
