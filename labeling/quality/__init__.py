@@ -1,0 +1,1 @@
+"""The quality engine: model scores, priors and reliabilities behind accepting answers."""
