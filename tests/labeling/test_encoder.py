@@ -4,6 +4,7 @@ fails fast and says why, and the text taken from an item's data."""
 
 import hashlib
 import importlib.metadata
+import os
 import shutil
 import socket
 import threading
@@ -49,9 +50,9 @@ def loaded() -> Iterator[Encoder]:
 def fresh_state(monkeypatch: pytest.MonkeyPatch) -> encoder_module._LoaderState:
     """Nothing loaded and no failure remembered; the loaded model comes back afterwards,
     so the module loads it once."""
-    state = encoder_module._LoaderState()
-    monkeypatch.setattr(encoder_module, "_state", state)
-    return state
+    monkeypatch.setattr(encoder_module, "_state", encoder_module._state)  # put back after
+    encoder_module._reset_for_tests()
+    return encoder_module._state
 
 
 def test_the_model_loads_offline_with_384_dimensions(loaded: Encoder) -> None:
@@ -60,7 +61,7 @@ def test_the_model_loads_offline_with_384_dimensions(loaded: Encoder) -> None:
     assert loaded.dimension == 384
     assert loaded.max_tokens == 256
     assert not loaded._model.training
-    assert encoder_module.os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
     assert encoder() is loaded
     assert encoder_status(load=False) == (True, "loaded")
 
