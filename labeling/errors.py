@@ -1,4 +1,4 @@
-from config.errors import ConflictError, NotFoundError
+from config.errors import ApplicationError, ConflictError, NotFoundError, PermissionError_
 
 
 class AssignmentNotFoundError(NotFoundError):
@@ -23,3 +23,19 @@ class ProjectNotFundedError(ConflictError):
 
 class ProjectStateError(ConflictError):
     code = "project_state_invalid"
+
+
+class ProjectSettingsError(ApplicationError):
+    code = "project_settings_invalid"
+
+
+class ItemAnsweredError(ConflictError):
+    code = "item_answered"
+
+
+class ContributorPausedError(PermissionError_):
+    code = "contributor_paused"
+
+
+class ItemNotAvailableError(ConflictError):
+    code = "item_not_available"

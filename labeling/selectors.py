@@ -1,5 +1,6 @@
 """Reads of the labeling app, with who-may-see-what enforced here."""
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -7,7 +8,7 @@ from django.db.models import Count, Q
 
 from config.errors import NotFoundError
 from config.users import User
-from labeling.models import Assignment, Item, Project, Submission
+from labeling.models import Assignment, ContributorQuality, Item, Project, Submission
 from payouts.money import yocto_to_near
 from payouts.selectors import escrow_balance
 
@@ -21,10 +22,11 @@ def project_get_owned(*, user: User, public_id: Any) -> Project:
 
 
 def project_get_visible(*, user: User, public_id: Any) -> Project:
-    """A project the user may work on (active) or owns, or 404."""
+    """A project the user owns or that has been published (active, paused or completed:
+    contributors keep seeing what they worked on), or 404. Drafts are the owner's."""
     project = (
         Project.objects.filter(public_id=public_id)
-        .filter(Q(owner=user) | Q(status=Project.Status.ACTIVE))
+        .filter(Q(owner=user) | ~Q(status=Project.Status.DRAFT))
         .first()
     )
     if project is None:
@@ -53,13 +55,31 @@ class Funding:
         }
 
 
+def gold_answers_budget(*, project: Project, regular_items: int | None = None) -> int:
+    """Gold answers the escrow holds money for: gold_rate of a contributor's items are
+    gold, so at most gold_rate / (1 - gold_rate) gold answers per regular answer slot.
+    0 without gold items."""
+    if project.gold_rate <= 0 or not Item.objects.filter(project=project, is_gold=True).exists():
+        return 0
+    if regular_items is None:
+        regular_items = Item.objects.filter(project=project, is_gold=False).count()
+    slots = regular_items * project.answers_per_item
+    return math.ceil(slots * project.gold_rate / (1 - project.gold_rate))
+
+
 def project_funding(*, project: Project, extra_items: int = 0) -> Funding:
-    items = Item.objects.filter(project=project).count() + extra_items
+    """What the escrow must hold: reward plus fee for every answer slot not yet decided,
+    at the maximum overlap (dynamic overlap may need fewer: the rest is released when
+    the project completes), and for the gold budget."""
+    items = Item.objects.filter(project=project, is_gold=False).count() + extra_items
     decided = Submission.objects.filter(
         assignment__project=project,
         status__in=[Submission.Status.ACCEPTED, Submission.Status.REJECTED],
     ).count()
-    slots = items * project.answers_per_item - decided
+    gold = gold_answers_budget(project=project, regular_items=items)
+    slots = max(0, items * project.answers_per_item + gold - decided)
+    if project.status == Project.Status.COMPLETED:
+        slots = 0
     return Funding(
         items=items,
         slots_unpaid=slots,
@@ -75,23 +95,178 @@ def project_progress(*, project: Project) -> dict[str, int]:
         open=Count("pk", filter=Q(status=Item.Status.OPEN)),
         complete=Count("pk", filter=Q(status=Item.Status.COMPLETE)),
         resolved=Count("pk", filter=Q(status=Item.Status.RESOLVED)),
+        gold=Count("pk", filter=Q(is_gold=True)),
     )
     submissions = Submission.objects.filter(assignment__project=project).aggregate(
         total=Count("pk"),
         accepted=Count("pk", filter=Q(status=Submission.Status.ACCEPTED)),
         rejected=Count("pk", filter=Q(status=Submission.Status.REJECTED)),
         pending=Count("pk", filter=Q(status=Submission.Status.PENDING)),
+        review=Count("pk", filter=Q(status=Submission.Status.REVIEW)),
     )
     reserved = Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED).count()
+    regular = items["total"] - items["gold"]
     return {
-        "items_total": items["total"],
-        "items_open": items["open"],
+        "items_total": regular,
+        "items_gold": items["gold"],
+        "items_open": items["open"] - items["gold"],
         "items_complete": items["complete"],
         "items_resolved": items["resolved"],
-        "answers_wanted": items["total"] * project.answers_per_item,
+        "answers_wanted": regular * project.answers_per_item,
         "answers_submitted": submissions["total"],
         "answers_accepted": submissions["accepted"],
         "answers_rejected": submissions["rejected"],
         "answers_pending": submissions["pending"],
+        "answers_in_review": submissions["review"],
         "reservations_held": reserved,
+    }
+
+
+def contributor_pause_reason(*, project: Project, contributor: User) -> str | None:
+    """Why the contributor is paused from the project, or None if they are not."""
+    row = (
+        ContributorQuality.objects.filter(
+            project=project, contributor=contributor, paused_at__isnull=False
+        )
+        .values_list("pause_reason", flat=True)
+        .first()
+    )
+    return row
+
+
+def submission_get_in_project(*, project: Project, public_id: Any) -> Submission:
+    """An answer to the project (the caller owns it), or 404."""
+    submission = (
+        Submission.objects.filter(assignment__project=project, public_id=public_id)
+        .select_related("assignment")
+        .first()
+    )
+    if submission is None:
+        raise NotFoundError("No such answer in this project.", code="submission_not_found")
+    return submission
+
+
+def submissions_in_review(*, project: Project, limit: int = 100) -> list[Submission]:
+    """The project's answers waiting for the requester, oldest first, with their items."""
+    return list(
+        Submission.objects.filter(assignment__project=project, status=Submission.Status.REVIEW)
+        .select_related("assignment__item", "assignment__contributor")
+        .order_by("pk")[:limit]
+    )
+
+
+def submission_feedback(*, submission: Submission) -> dict[str, Any] | None:
+    """What the contributor may learn right after answering (gold feedback), or None."""
+    from labeling.services.quality import gold_feedback
+
+    item = Item.objects.select_related("project").get(pk=submission.assignment.item_id)
+    return gold_feedback(item=item, project=item.project, answer=submission.answer)
+
+
+def contributor_quality(*, user: User) -> dict[str, Any]:
+    """A contributor's quality: overall and per project, with the evidence behind it."""
+    rows = list(
+        ContributorQuality.objects.filter(contributor=user)
+        .select_related("project")
+        .order_by("-updated_at")[:200]
+    )
+    answers = sum(row.answers for row in rows)
+    weighted = [(row.reputation, row.answers) for row in rows if row.reputation is not None]
+    weight = sum(n for _, n in weighted)
+    overall = sum(r * n for r, n in weighted) / weight if weight else None
+    return {
+        "reputation": round(overall, 4) if overall is not None else None,
+        "answers": answers,
+        "gold_answers": sum(row.gold_answers for row in rows),
+        "gold_correct": sum(row.gold_correct for row in rows),
+        "projects": [
+            {
+                "project": row.project.public_id,
+                "title": row.project.title,
+                "reputation": row.reputation,
+                "reliability": row.reliability,
+                "answers": row.answers,
+                "gold_answers": row.gold_answers,
+                "gold_correct": row.gold_correct,
+                "behaviour": row.behaviour,
+                "paused": row.paused_at is not None,
+                "pause_reason": row.pause_reason or None,
+            }
+            for row in rows
+        ],
+    }
+
+
+SCORE_BINS = 10
+
+
+def project_quality(*, project: Project) -> dict[str, Any]:
+    """The project's quality for its owner: the last fit, the model prior and why it is
+    (not) used, gold the engine doubts, the scores' distribution and decisions, and
+    the contributors' standing (best first)."""
+    from labeling.models import ProjectQuality
+
+    quality = ProjectQuality.objects.filter(project=project).first()
+    scores = [
+        score
+        for score in Submission.objects.filter(
+            assignment__project=project, score__isnull=False
+        ).values_list("score", flat=True)
+        if score is not None
+    ]
+    histogram = [0] * SCORE_BINS
+    for score in scores:
+        histogram[min(int(score * SCORE_BINS), SCORE_BINS - 1)] += 1
+    decisions = dict(
+        Submission.objects.filter(assignment__project=project)
+        .values("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    contributors = (
+        ContributorQuality.objects.filter(project=project)
+        .select_related("contributor__near_account")
+        .order_by("-reputation", "pk")[:200]
+    )
+    flagged = Item.objects.filter(project=project, is_gold=True).exclude(gold_flag="")
+    prior = (quality.prior or {}) if quality else {}
+    return {
+        "fit_version": quality.fit_version if quality else 0,
+        "fitted_at": quality.fitted_at if quality else None,
+        "answers_fitted": quality.answers_fitted if quality else 0,
+        "labels": quality.labels if quality else [],
+        "class_prior": quality.class_prior if quality else [],
+        "fit_stats": quality.fit_stats if quality else {},
+        "model": {
+            "status": (quality.model_status if quality else "") or "no model prior fitted yet",
+            "prior_used": bool(quality and quality.prior_used),
+            "name": quality.model_name if quality else "",
+            "version": quality.model_version if quality else "",
+            "sha256": quality.model_sha256 if quality else "",
+            "prior_metrics": prior.get("metrics", {}),
+        },
+        "gold_flags": [
+            {"item": item.public_id, "external_id": item.external_id, "reason": item.gold_flag}
+            for item in flagged[:200]
+        ],
+        "score_histogram": histogram,
+        "decisions": {status: decisions.get(status, 0) for status in Submission.Status.values},
+        "contributors": [
+            {
+                "contributor": row.contributor.get_username(),
+                "near_account_id": getattr(
+                    getattr(row.contributor, "near_account", None), "account_id", None
+                ),
+                "answers": row.answers,
+                "gold_answers": row.gold_answers,
+                "gold_correct": row.gold_correct,
+                "reliability": row.reliability,
+                "reputation": row.reputation,
+                "one_coin": row.one_coin,
+                "behaviour": row.behaviour,
+                "paused": row.paused_at is not None,
+                "pause_reason": row.pause_reason or None,
+            }
+            for row in contributors
+        ],
     }

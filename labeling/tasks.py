@@ -7,10 +7,56 @@ from config.celery import app
 
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
 def item_resolve_task(item_id: int) -> str:
-    """Aggregate one complete item and pay its accepted answers. Idempotent."""
+    """Score and decide one complete item's answers and pay the accepted. Idempotent."""
     from labeling.services.quality import item_resolve
 
     return item_resolve(item_id=item_id).status
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def gold_submission_decide_task(submission_id: int) -> str:
+    """Score and decide one answer to a gold item. Idempotent."""
+    from labeling.services.quality import gold_submission_decide
+
+    return gold_submission_decide(submission_id=submission_id).status
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def project_refit_task(project_id: int) -> int | None:
+    """Refit the project's quality model (queue `quality`). Safe to run twice."""
+    from labeling.services.quality import project_refit
+
+    quality = project_refit(project_id=project_id)
+    return quality.fit_version if quality else None
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def items_embed_task(project_id: int) -> int:
+    """Embed the project's new items with the sentence encoder (queue `quality`), then
+    refit so the model prior can use them. A model that fails to load is logged, not
+    retried: the engine decides on agreement and gold alone."""
+    from django.conf import settings
+
+    from labeling.quality.encoder import EncoderUnavailableError
+    from labeling.services.quality import items_embed, project_refit
+
+    if not settings.QUALITY_MODEL_ENABLED:
+        return 0
+    try:
+        embedded = items_embed(project_id=project_id)
+    except EncoderUnavailableError:
+        return 0
+    if embedded:
+        project_refit(project_id=project_id)
+    return embedded
+
+
+@app.task(acks_late=True)
+def projects_refit_sweep_task() -> int:
+    """Periodic: refit active projects whose answers grew since their last fit."""
+    from labeling.services.quality.refit import projects_refit_sweep
+
+    return projects_refit_sweep()
 
 
 @app.task(acks_late=True)

@@ -99,6 +99,7 @@ class Journal(models.Model):
         PAYOUT_CONFIRMED = "payout_confirmed", "Payout confirmed on chain"
         PAYOUT_FAILED = "payout_failed", "Payout failed and refunded"
         NETWORK_FEE = "network_fee", "Gas burnt by a platform transaction"
+        ESCROW_RELEASE = "escrow_release", "Unspent escrow returned to the requester"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)

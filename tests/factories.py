@@ -27,6 +27,9 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     reward_per_answer = near_to_yocto("0.05")
     platform_fee_bps = 1000
     answers_per_item = 3
+    # A fixed overlap unless a test asks for dynamic overlap.
+    min_answers_per_item = factory.SelfAttribute("answers_per_item")
+    gold_rate = 0.0
     reservation_seconds = 600
     status = Project.Status.ACTIVE
 

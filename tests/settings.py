@@ -25,3 +25,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+
+# The sentence encoder takes seconds to load: tests that are about it turn it on
+# (tests/labeling/test_encoder.py, tests/labeling/test_quality_model.py); the others
+# score on agreement and gold, as a deployment with the model switched off does.
+QUALITY_MODEL_ENABLED = os.environ.get("QUALITY_MODEL_ENABLED", "0") == "1"

@@ -50,7 +50,7 @@ class CeleryWorker:
                 "config",
                 "worker",
                 "-Q",
-                "default,payouts",
+                "default,payouts,quality",
                 "--concurrency",
                 str(concurrency),
                 "--loglevel",

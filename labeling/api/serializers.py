@@ -1,6 +1,9 @@
 """Serializers of the labeling API. The queue's are plain: its hot path pays nothing for
 model introspection."""
 
+from typing import Any
+
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -8,6 +11,7 @@ from config.serializers import RequestSerializer
 from labeling.models import Project
 from labeling.task_types import task_type_choices
 from payouts.api.fields import NearAmountField, PositiveNearAmountField
+from payouts.api.serializers import MeSerializer
 
 
 class ItemForContributorSerializer(serializers.Serializer):
@@ -78,6 +82,11 @@ class SubmitSerializer(RequestSerializer):
     )
 
 
+class GoldFeedbackSerializer(serializers.Serializer):
+    correct = serializers.BooleanField()
+    answer = serializers.JSONField()
+
+
 class SubmissionSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="public_id", read_only=True)
     assignment = serializers.UUIDField(source="assignment.public_id", read_only=True)
@@ -85,6 +94,52 @@ class SubmissionSerializer(serializers.Serializer):
     time_on_task_ms = serializers.IntegerField(read_only=True, allow_null=True)
     status = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
+    # After a gold item, where the project shows it: right or wrong, and the right answer.
+    feedback = GoldFeedbackSerializer(read_only=True, allow_null=True, required=False)
+
+
+class ReviewItemSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    external_id = serializers.CharField()
+    data = serializers.JSONField()  # type: ignore[assignment]
+
+
+class ReviewSubmissionSerializer(serializers.Serializer):
+    """An answer in review, for its project's owner: the item, the answer, the score and
+    the parts behind it."""
+
+    id = serializers.UUIDField(source="public_id", read_only=True)
+    item = ReviewItemSerializer(source="assignment.item", read_only=True)
+    contributor = serializers.CharField(source="assignment.contributor.username", read_only=True)
+    answer = serializers.JSONField(read_only=True)
+    score = serializers.FloatField(read_only=True, allow_null=True)
+    score_parts = serializers.JSONField(read_only=True, allow_null=True)
+    status = serializers.CharField(read_only=True)
+    decision_reason = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class ReviewDecisionSerializer(RequestSerializer):
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["decision"] == "reject" and not attrs["reason"].strip():
+            raise serializers.ValidationError(
+                {"reason": [gettext("Say why the answer is rejected: the contributor sees it.")]}
+            )
+        return attrs
+
+
+class GoldSetSerializer(RequestSerializer):
+    # The gold answer, in the shape of the task type; null makes the item ordinary again.
+    answer = AnswerField(allow_null=True)
+
+
+class LabelsAddSerializer(RequestSerializer):
+    labels = serializers.ListField(
+        child=serializers.CharField(max_length=100), min_length=1, max_length=200
+    )
 
 
 class ProjectCreateSerializer(RequestSerializer):
@@ -93,7 +148,17 @@ class ProjectCreateSerializer(RequestSerializer):
     task_type = serializers.ChoiceField(choices=task_type_choices())
     label_config = LabelConfigField()
     reward_per_answer = PositiveNearAmountField()
+    # The maximum answers per item; the escrow is reserved for it.
     answers_per_item = serializers.IntegerField(min_value=1, max_value=50, default=3)
+    # Dynamic overlap: at least this many (default: answers_per_item, a fixed overlap)...
+    min_answers_per_item = serializers.IntegerField(min_value=1, max_value=50, required=False)
+    # ... then more until the leading label's posterior reaches this.
+    target_confidence = serializers.FloatField(min_value=0.5, max_value=1.0, default=0.95)
+    gold_rate = serializers.FloatField(min_value=0.0, max_value=0.5, default=0.1)
+    show_gold_feedback = serializers.BooleanField(default=True)
+    accept_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.5)
+    reject_threshold = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.2)
+    min_reputation = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     reservation_seconds = serializers.IntegerField(min_value=30, max_value=86_400, default=600)
 
 
@@ -114,10 +179,18 @@ class ProjectSerializer(serializers.ModelSerializer):
             "reward_per_answer",
             "platform_fee_bps",
             "answers_per_item",
+            "min_answers_per_item",
+            "target_confidence",
+            "gold_rate",
+            "show_gold_feedback",
+            "accept_threshold",
+            "reject_threshold",
+            "min_reputation",
             "reservation_seconds",
             "status",
             "created_at",
             "published_at",
+            "completed_at",
             "progress",
             "funding",
         ]
@@ -134,3 +207,71 @@ class ProjectSerializer(serializers.ModelSerializer):
         if not self.context.get("owner"):
             return None
         return project_funding(project=project).as_api()
+
+
+class QualityModelSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    prior_used = serializers.BooleanField()
+    name = serializers.CharField()
+    version = serializers.CharField()
+    sha256 = serializers.CharField()
+    prior_metrics = serializers.DictField()
+
+
+class GoldFlagSerializer(serializers.Serializer):
+    item = serializers.UUIDField()
+    external_id = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class ContributorStandingSerializer(serializers.Serializer):
+    contributor = serializers.CharField()
+    near_account_id = serializers.CharField(allow_null=True)
+    answers = serializers.IntegerField()
+    gold_answers = serializers.IntegerField()
+    gold_correct = serializers.IntegerField()
+    reliability = serializers.FloatField(allow_null=True)
+    reputation = serializers.FloatField(allow_null=True)
+    one_coin = serializers.BooleanField()
+    behaviour = serializers.DictField()
+    paused = serializers.BooleanField()
+    pause_reason = serializers.CharField(allow_null=True)
+
+
+class ProjectQualitySerializer(serializers.Serializer):
+    fit_version = serializers.IntegerField()
+    fitted_at = serializers.DateTimeField(allow_null=True)
+    answers_fitted = serializers.IntegerField()
+    labels = serializers.ListField(child=serializers.CharField())
+    class_prior = serializers.ListField(child=serializers.FloatField())
+    fit_stats = serializers.DictField()
+    model = QualityModelSerializer()
+    gold_flags = GoldFlagSerializer(many=True)
+    score_histogram = serializers.ListField(child=serializers.IntegerField())
+    decisions = serializers.DictField(child=serializers.IntegerField())
+    contributors = ContributorStandingSerializer(many=True)
+
+
+class MyProjectQualitySerializer(serializers.Serializer):
+    project = serializers.UUIDField()
+    title = serializers.CharField()
+    reputation = serializers.FloatField(allow_null=True)
+    reliability = serializers.FloatField(allow_null=True)
+    answers = serializers.IntegerField()
+    gold_answers = serializers.IntegerField()
+    gold_correct = serializers.IntegerField()
+    behaviour = serializers.DictField()
+    paused = serializers.BooleanField()
+    pause_reason = serializers.CharField(allow_null=True)
+
+
+class MyQualitySerializer(serializers.Serializer):
+    reputation = serializers.FloatField(allow_null=True)
+    answers = serializers.IntegerField()
+    gold_answers = serializers.IntegerField()
+    gold_correct = serializers.IntegerField()
+    projects = MyProjectQualitySerializer(many=True)
+
+
+class MeWithQualitySerializer(MeSerializer):
+    quality = MyQualitySerializer()

@@ -3,6 +3,7 @@ from django.urls import path
 from labeling.api import views
 
 urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
     path("projects/", views.ProjectListView.as_view(), name="projects"),
     path("projects/<uuid:project_id>/", views.ProjectDetailView.as_view(), name="project"),
     path(
@@ -15,6 +16,27 @@ urlpatterns = [
         "assignments/<uuid:assignment_id>/submit",
         views.SubmitView.as_view(),
         name="assignment-submit",
+    ),
+    path(
+        "projects/<uuid:project_id>/labels",
+        views.ProjectLabelsView.as_view(),
+        name="project-labels",
+    ),
+    path(
+        "projects/<uuid:project_id>/items/<uuid:item_id>/gold",
+        views.ItemGoldView.as_view(),
+        name="item-gold",
+    ),
+    path(
+        "projects/<uuid:project_id>/quality",
+        views.ProjectQualityView.as_view(),
+        name="project-quality",
+    ),
+    path("projects/<uuid:project_id>/review", views.ReviewListView.as_view(), name="review"),
+    path(
+        "projects/<uuid:project_id>/review/<uuid:submission_id>",
+        views.ReviewDecisionView.as_view(),
+        name="review-decide",
     ),
     path("assignments/<uuid:assignment_id>/skip", views.SkipView.as_view(), name="assignment-skip"),
 ]

@@ -8,14 +8,27 @@ from config.users import request_user
 from labeling import selectors
 from labeling.api.serializers import (
     AssignmentSerializer,
+    GoldSetSerializer,
+    LabelsAddSerializer,
+    MeWithQualitySerializer,
     ProjectCreateSerializer,
+    ProjectQualitySerializer,
     ProjectSerializer,
+    ReviewDecisionSerializer,
+    ReviewSubmissionSerializer,
     SubmissionSerializer,
     SubmitSerializer,
 )
 from labeling.models import Project
-from labeling.services.projects import project_create, project_publish
+from labeling.services.projects import (
+    item_gold_set,
+    project_create,
+    project_labels_add,
+    project_publish,
+)
+from labeling.services.quality import submission_review_decide
 from labeling.services.queue import assignment_claim_next, assignment_skip, assignment_submit
+from payouts.api.views import me_data
 
 
 class ProjectListView(APIView):
@@ -76,6 +89,7 @@ class SubmitView(APIView):
             answer=serializer.validated_data["answer"],
             time_on_task_ms=serializer.validated_data.get("time_on_task_ms"),
         )
+        submission.feedback = selectors.submission_feedback(submission=submission)  # type: ignore[attr-defined]
         return Response(SubmissionSerializer(submission).data, status=status.HTTP_201_CREATED)
 
 
@@ -84,3 +98,77 @@ class SkipView(APIView):
     def post(self, request: Request, assignment_id: str) -> Response:
         assignment = assignment_skip(public_id=assignment_id, contributor=request_user(request))
         return Response(AssignmentSerializer(assignment).data)
+
+
+class ProjectLabelsView(APIView):
+    @extend_schema(request=LabelsAddSerializer, responses=ProjectSerializer)
+    def post(self, request: Request, project_id: str) -> Response:
+        """Add labels to the project, running or not (existing labels stay)."""
+        serializer = LabelsAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        project = project_labels_add(project=project, labels=serializer.validated_data["labels"])
+        return Response(ProjectSerializer(project, context={"owner": True, "detail": True}).data)
+
+
+class ItemGoldView(APIView):
+    error_statuses = (409,)  # item_answered
+
+    @extend_schema(request=GoldSetSerializer, responses={204: None})
+    def put(self, request: Request, project_id: str, item_id: str) -> Response:
+        """Make the item gold with this answer (null: ordinary again), before it is handed out."""
+        serializer = GoldSetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        item_gold_set(
+            project=project, item_public_id=item_id, answer=serializer.validated_data["answer"]
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProjectQualityView(APIView):
+    @extend_schema(responses=ProjectQualitySerializer)
+    def get(self, request: Request, project_id: str) -> Response:
+        """The project's quality: the fit, the model prior (used or not, and why), flagged
+        gold, and the contributors' standing (the owner only)."""
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        return Response(ProjectQualitySerializer(selectors.project_quality(project=project)).data)
+
+
+class ReviewListView(APIView):
+    @extend_schema(responses=ReviewSubmissionSerializer(many=True))
+    def get(self, request: Request, project_id: str) -> Response:
+        """Answers whose score fell between the project's thresholds, oldest first."""
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        submissions = selectors.submissions_in_review(project=project)
+        return Response(ReviewSubmissionSerializer(submissions, many=True).data)
+
+
+class ReviewDecisionView(APIView):
+    error_statuses = (409,)  # submission_not_in_review
+
+    @extend_schema(request=ReviewDecisionSerializer, responses=ReviewSubmissionSerializer)
+    def post(self, request: Request, project_id: str, submission_id: str) -> Response:
+        """Accept (paid at once) or reject (with a reason) an answer in review."""
+        serializer = ReviewDecisionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = request_user(request)
+        project = selectors.project_get_owned(user=user, public_id=project_id)
+        submission = submission_review_decide(
+            project=project,
+            submission_public_id=submission_id,
+            accept=serializer.validated_data["decision"] == "accept",
+            reason=serializer.validated_data["reason"],
+            by=user,
+        )
+        return Response(ReviewSubmissionSerializer(submission).data)
+
+
+class MeView(APIView):
+    @extend_schema(responses=MeWithQualitySerializer)
+    def get(self, request: Request) -> Response:
+        """The caller: NEAR account, balance and earnings, and their quality (overall and
+        per project, with the evidence and any pause with its reason)."""
+        user = request_user(request)
+        data = {**me_data(user=user), "quality": selectors.contributor_quality(user=user)}
+        return Response(MeWithQualitySerializer(data).data)

@@ -6,11 +6,18 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from config.errors import NotFoundError
 from config.users import User
-from labeling.errors import ProjectNotFundedError, ProjectStateError
-from labeling.locks import project_lock
-from labeling.models import Project
+from labeling.errors import (
+    ItemAnsweredError,
+    ProjectNotFundedError,
+    ProjectSettingsError,
+    ProjectStateError,
+)
+from labeling.locks import item_lock, project_lock
+from labeling.models import Assignment, Item, Project
 from labeling.selectors import project_funding
 from labeling.task_types import task_type_get
 
@@ -27,10 +34,18 @@ def project_create(
     instructions: str = "",
     answers_per_item: int = 3,
     reservation_seconds: int = 600,
+    **quality: Any,
 ) -> Project:
-    """Create a draft project. label_config_invalid if the task type refuses the config."""
+    """Create a draft project. label_config_invalid if the task type refuses the config;
+    project_settings_invalid for quality settings that contradict each other. `quality`:
+    min_answers_per_item (default: answers_per_item, a fixed overlap),
+    target_confidence, gold_rate, show_gold_feedback, accept_threshold,
+    reject_threshold, min_reputation."""
     config = task_type_get(task_type).config_validate(label_config)
+    quality.setdefault("min_answers_per_item", answers_per_item)
+    _quality_settings_check(answers_per_item=answers_per_item, **quality)
     project = Project.objects.create(
+        **quality,
         owner=owner,
         title=title,
         instructions=instructions,
@@ -43,6 +58,78 @@ def project_create(
     )
     log.info("project %s created by user %s", project.public_id, owner.pk)
     return project
+
+
+QUALITY_SETTINGS = frozenset(
+    {
+        "min_answers_per_item",
+        "target_confidence",
+        "gold_rate",
+        "show_gold_feedback",
+        "accept_threshold",
+        "reject_threshold",
+        "min_reputation",
+    }
+)
+
+
+def _quality_settings_check(*, answers_per_item: int, **quality: Any) -> None:
+    unknown = set(quality) - QUALITY_SETTINGS
+    if unknown:
+        raise TypeError(f"unknown project settings: {sorted(unknown)}")
+    minimum = quality.get("min_answers_per_item", answers_per_item)
+    if not 1 <= minimum <= answers_per_item:
+        raise ProjectSettingsError(
+            gettext("min_answers_per_item must be between 1 and answers_per_item (%(max)s).")
+            % {"max": answers_per_item}
+        )
+    accept = quality.get("accept_threshold", 0.5)
+    reject = quality.get("reject_threshold", 0.2)
+    if not 0 <= reject <= accept <= 1:
+        raise ProjectSettingsError(
+            gettext("Thresholds must satisfy 0 <= reject_threshold <= accept_threshold <= 1.")
+        )
+
+
+def project_labels_add(*, project: Project, labels: list[str]) -> Project:
+    """Add labels to a categorical project, running or not. Existing labels keep their
+    place (answers and fits refer to them by position); the quality engine pads its
+    fit for the new ones. label_config_invalid if the result is not a valid config."""
+    task_type = task_type_get(project.task_type)
+    with transaction.atomic(durable=True):
+        project = project_lock(project_id=project.pk)
+        current = task_type.categories(project.label_config)
+        if current is None:
+            raise ProjectStateError(gettext("This task type has no labels to add to."))
+        new = [label for label in labels if label not in current]
+        project.label_config = task_type.config_validate({"labels": [*current, *new]})
+        project.save(update_fields=["label_config"])
+    log.info("project %s: labels added %s", project.public_id, new)
+    return project
+
+
+def item_gold_set(*, project: Project, item_public_id: Any, answer: Any) -> Item:
+    """Make an item gold with `answer` (validated by the task type), or ordinary again
+    with None. Refused (409 item_answered) once the item has answers: they were
+    collected as ordinary answers and are judged as such."""
+    task_type = task_type_get(project.task_type)
+    if answer is not None:
+        answer = task_type.answer_validate(project.label_config, answer)
+    with transaction.atomic(durable=True):
+        item = Item.objects.filter(project=project, public_id=item_public_id).first()
+        if item is None:
+            raise NotFoundError(gettext("No such item."), code="item_not_found")
+        item = item_lock(item_id=item.pk)
+        if Assignment.objects.filter(item=item).exists():
+            raise ItemAnsweredError(
+                gettext("This item has been handed out already; gold is set before that.")
+            )
+        item.is_gold = answer is not None
+        item.gold_answer = answer
+        item.gold_flag = ""
+        item.final_answer = answer
+        item.save(update_fields=["is_gold", "gold_answer", "gold_flag", "final_answer"])
+    return item
 
 
 def project_publish(*, project: Project) -> Project:
@@ -71,4 +158,39 @@ def project_publish(*, project: Project) -> Project:
         project.published_at = project.published_at or timezone.now()
         project.save(update_fields=["status", "published_at"])
     log.info("project %s published", project.public_id)
+    return project
+
+
+def project_close(*, project: Project) -> Project:
+    """Stop collecting answers and decide what there is (the requester ends a project
+    early, or its data ran out): open items with answers are decided on them, items
+    without any are closed unlabelled, and the project completes once every answer is
+    decided (the unspent escrow then returns to the requester)."""
+    from labeling.services.quality import item_resolve, project_complete_if_done
+
+    with transaction.atomic(durable=True):
+        project = project_lock(project_id=project.pk)
+        if project.status == Project.Status.COMPLETED:
+            return project
+        if project.status == Project.Status.DRAFT:
+            raise ProjectStateError(gettext("A draft project has nothing to close."))
+        project.status = Project.Status.PAUSED
+        project.save(update_fields=["status"])
+        answered = Item.objects.filter(
+            project=project, is_gold=False, status=Item.Status.OPEN, assignments__status="submitted"
+        ).distinct()
+        to_resolve = list(answered.values_list("pk", flat=True))
+        Item.objects.filter(pk__in=to_resolve).update(status=Item.Status.COMPLETE)
+        Item.objects.filter(project=project, is_gold=False, status=Item.Status.OPEN).update(
+            status=Item.Status.RESOLVED, resolved_at=timezone.now()
+        )
+    from labeling.services.quality import project_refit
+
+    for item_id in to_resolve:
+        item_resolve(item_id=item_id)
+    if not project_complete_if_done(project_id=project.pk):
+        # Answers still wait for review: the labels are final all the same.
+        project_refit(project_id=project.pk, final=True)
+    project.refresh_from_db()
+    log.info("project %s closed", project.public_id)
     return project

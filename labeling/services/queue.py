@@ -14,6 +14,8 @@ run one at a time.
 
 import functools
 import logging
+import math
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,12 +31,16 @@ from labeling.errors import (
     AssignmentClosedError,
     AssignmentExpiredError,
     AssignmentNotFoundError,
+    ContributorPausedError,
+    ItemNotAvailableError,
     ProjectNotActiveError,
 )
-from labeling.locks import assignment_lock, item_lock, row_lock_sql
+from labeling.locks import assignment_lock, item_lock, project_lock, row_lock_sql
 from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
+from labeling.selectors import contributor_pause_reason, gold_answers_budget
+from labeling.services.quality import item_overlap_done
 from labeling.task_types import task_type_get
-from labeling.tasks import item_resolve_task
+from labeling.tasks import gold_submission_decide_task, item_resolve_task
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -43,6 +49,8 @@ log = logging.getLogger(__name__)
 
 LOCKED_RETRIES = 10  # claims retried while every candidate left is locked by others
 LOCKED_RETRY_SECONDS = 0.02  # pause between them, outside any transaction
+# Where gold falls among a contributor's items: not a secret, only not a pattern.
+_random = random.Random()  # noqa: S311
 
 
 # The queue's hot path is written once as SQL (the ORM spent more CPU compiling its
@@ -63,7 +71,11 @@ class _Statements:
     project: str
     item_lock: str
     assignment_lock: str
+    submitted: str
     complete: str
+    history: str
+    gold_candidate: str
+    gold_live: str
 
 
 @functools.cache
@@ -78,7 +90,7 @@ def _statements(vendor: str) -> _Statements:
     skipped = " AND NOT (i.id = ANY(%s))" if arrays else ""
     candidates = (
         f"SELECT i.id, i.public_id, i.project_id, i.data FROM {item} i "  # noqa: S608
-        "WHERE i.project_id = %s AND i.status = %s AND i.id > %s "
+        "WHERE i.project_id = %s AND i.status = %s AND i.id > %s AND NOT i.is_gold "
         f"AND NOT EXISTS (SELECT 1 FROM {assignment} a "
         "WHERE a.item_id = i.id AND a.contributor_id = %s) "
         f"AND (SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = i.id AND {_LIVE_SQL}) < %s"
@@ -100,12 +112,26 @@ def _statements(vendor: str) -> _Statements:
         ),
         assignment=f"SELECT * FROM {assignment} WHERE public_id = %s AND contributor_id = %s",  # noqa: S608
         project=f"SELECT * FROM {project} WHERE id = %s",  # noqa: S608
-        item_lock=f"SELECT id FROM {item} WHERE id = %s" + row_lock_sql(),  # noqa: S608
+        item_lock=f"SELECT id, status, is_gold FROM {item} WHERE id = %s" + row_lock_sql(),  # noqa: S608
         assignment_lock=f"SELECT * FROM {assignment} WHERE id = %s" + row_lock_sql(),  # noqa: S608
-        complete=(
-            f"UPDATE {item} SET status = %s WHERE id = %s AND status = %s AND "  # noqa: S608
-            f"(SELECT COUNT(*) FROM {assignment} a WHERE a.item_id = {item}.id "
-            "AND a.status = %s) >= %s"
+        submitted=f"SELECT COUNT(*) FROM {assignment} WHERE item_id = %s AND status = %s",  # noqa: S608
+        complete=f"UPDATE {item} SET status = %s WHERE id = %s AND status = %s",  # noqa: S608
+        # The contributor's items in the project so far, and how many were gold.
+        history=(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN i.is_gold THEN 1 ELSE 0 END), 0) "  # noqa: S608
+            f"FROM {assignment} a JOIN {item} i ON i.id = a.item_id "
+            "WHERE a.project_id = %s AND a.contributor_id = %s"
+        ),
+        # Gold has no overlap: every contributor may answer every gold item once.
+        gold_candidate=(
+            f"SELECT i.id, i.public_id, i.project_id, i.data FROM {item} i "  # noqa: S608
+            "WHERE i.project_id = %s AND i.is_gold AND i.gold_flag = '' "
+            f"AND NOT EXISTS (SELECT 1 FROM {assignment} a "
+            "WHERE a.item_id = i.id AND a.contributor_id = %s) ORDER BY i.id LIMIT 1"
+        ),
+        gold_live=(
+            f"SELECT COUNT(*) FROM {assignment} a JOIN {item} i ON i.id = a.item_id "  # noqa: S608
+            f"WHERE i.project_id = %s AND i.is_gold AND {_LIVE_SQL}"
         ),
     )
 
@@ -131,8 +157,13 @@ def assignment_claim_next(*, project: Project, contributor: User) -> Assignment 
     locked by claims in flight it tries again briefly, pausing outside the transaction
     (so it holds no lock while it waits), before answering None.
     """
+    if project.status == Project.Status.COMPLETED:
+        return None  # every item is decided: nothing left, for anyone
     if project.status != Project.Status.ACTIVE:
         raise ProjectNotActiveError("This project is not taking answers.")
+    paused = contributor_pause_reason(project=project, contributor=contributor)
+    if paused is not None:
+        raise ContributorPausedError(paused, extra={"reason": paused})
     for attempt in range(LOCKED_RETRIES + 1):
         if attempt:
             time.sleep(LOCKED_RETRY_SECONDS)
@@ -142,13 +173,58 @@ def assignment_claim_next(*, project: Project, contributor: User) -> Assignment 
     return None
 
 
+def assignment_claim_item(*, project: Project, contributor: User, item_id: int) -> Assignment:
+    """Reserve one given item for the contributor, under the queue's rules: the project
+    is active, the contributor not paused, the item open with a free slot, and not
+    theirs already (409 item_not_available otherwise).
+
+    For replaying answers collected elsewhere in their real order (the quality
+    benchmark, migrations from another tool), where the item is fixed by the record
+    rather than chosen by the queue. Contributors get items from assignment_claim_next.
+    """
+    if project.status != Project.Status.ACTIVE:
+        raise ProjectNotActiveError("This project is not taking answers.")
+    paused = contributor_pause_reason(project=project, contributor=contributor)
+    if paused is not None:
+        raise ContributorPausedError(paused, extra={"reason": paused})
+    with transaction.atomic(durable=True):
+        now = timezone.now()
+        item = item_lock(item_id=item_id)
+        if item.project_id != project.pk:
+            raise ItemNotAvailableError("No such item in this project.")
+        if not item.is_gold and item.status != Item.Status.OPEN:
+            raise ItemNotAvailableError("This item needs no more answers.")
+        if Assignment.objects.filter(item=item, contributor=contributor).exists():
+            raise ItemNotAvailableError("This contributor already had this item.")
+        now_db = connection.ops.adapt_datetimefield_value(now)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _sql().recount,
+                [item.pk, Assignment.Status.SUBMITTED, Assignment.Status.RESERVED, now_db],
+            )
+            if not item.is_gold and cursor.fetchone()[0] >= project.answers_per_item:
+                raise ItemNotAvailableError("Every answer slot of this item is taken.")
+        assignment = Assignment.objects.create(
+            project=project,
+            item=item,
+            contributor=contributor,
+            expires_at=now + timedelta(seconds=project.reservation_seconds),
+        )
+        AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
+    return assignment
+
+
 def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLocked | None:
     with transaction.atomic(durable=True):
         now = timezone.now()
         held = _held_reservation(project=project, contributor=contributor, now=now)
         if held is not None:
             return held
-        item = _item_lock_next(project=project, contributor=contributor, now=now)
+        item: Item | _AllLocked | None = _gold_item_if_due(
+            project=project, contributor=contributor, now=now
+        )
+        if item is None:
+            item = _item_lock_next(project=project, contributor=contributor, now=now)
         if item is None or isinstance(item, _AllLocked):
             return item
         assignment = Assignment.objects.create(
@@ -159,6 +235,40 @@ def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLock
         )
         AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
     return assignment
+
+
+def _gold_item_if_due(*, project: Project, contributor: User, now: Any) -> Item | None:
+    """A gold item, when the contributor is due one, the project has one they have not
+    seen, and the gold budget the escrow holds is not spent; else None.
+
+    Due: of the contributor's n + 1 items, about gold_rate of them are gold, at random
+    places: gold is due while the gold seen is below floor(gold_rate * (n + 1) + U),
+    U uniform in [0, 1) drawn per claim, so the count keeps within one of the rate and
+    the positions follow no pattern. The budget check holds the project's row lock
+    (first in the lock order), so two claims never both take the last gold slot.
+    """
+    if project.gold_rate <= 0:
+        return None
+    sql = _sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.history, [project.pk, contributor.pk])
+        seen, gold_seen = cursor.fetchone()
+    if gold_seen >= math.floor(project.gold_rate * (seen + 1) + _random.random()):
+        return None
+    found = list(Item.objects.raw(sql.gold_candidate, [project.pk, contributor.pk]))
+    if not found:
+        return None
+    project_lock(project_id=project.pk)
+    budget = gold_answers_budget(project=project)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.gold_live,
+            [project.pk, Assignment.Status.SUBMITTED, Assignment.Status.RESERVED, now_db],
+        )
+        if cursor.fetchone()[0] >= budget:
+            return None
+    return found[0]
 
 
 def _item_lock_next(*, project: Project, contributor: User, now: Any) -> Item | _AllLocked | None:
@@ -305,6 +415,7 @@ def assignment_submit(
     with transaction.atomic(durable=True), connection.cursor() as cursor:
         # Lock order: item, then assignment (see the module docstring).
         cursor.execute(_sql().item_lock, [assignment.item_id])
+        _, item_status, item_is_gold = cursor.fetchone()
         assignment = next(iter(Assignment.objects.raw(_sql().assignment_lock, [assignment.pk])))
         if assignment.status == Assignment.Status.SUBMITTED:
             return Submission.objects.get(assignment=assignment)
@@ -323,24 +434,45 @@ def assignment_submit(
             AssignmentEvent.objects.create(
                 assignment=assignment, kind=AssignmentEvent.Kind.SUBMITTED
             )
-            # The item is complete once it has all its answers: one statement, under
-            # the item's lock.
-            cursor.execute(
-                _sql().complete,
-                [
-                    Item.Status.COMPLETE,
-                    assignment.item_id,
-                    Item.Status.OPEN,
-                    Assignment.Status.SUBMITTED,
-                    project.answers_per_item,
-                ],
+            _after_answer(
+                cursor=cursor,
+                project=project,
+                item_id=assignment.item_id,
+                item_status=item_status,
+                item_is_gold=bool(item_is_gold),
+                submission=submission,
             )
-            if cursor.rowcount:
-                enqueue_on_commit(item_resolve_task, assignment.item_id)
     if expired:
         assignment_expire_if_due(assignment_id=assignment.pk)
         raise AssignmentExpiredError("The reservation expired; take the next item.")
     return submission
+
+
+def _after_answer(
+    *,
+    cursor: Any,
+    project: Project,
+    item_id: int,
+    item_status: str,
+    item_is_gold: bool,
+    submission: Submission,
+) -> None:
+    """Under the item's lock, after an answer: a gold answer is decided at once; an answer
+    to an item already decided is scored against the others; otherwise the item is
+    complete once dynamic overlap needs no more answers, and its decision follows.
+    Every task is enqueued after commit."""
+    if item_is_gold:
+        enqueue_on_commit(gold_submission_decide_task, submission.pk)
+        return
+    if item_status != Item.Status.OPEN:
+        enqueue_on_commit(item_resolve_task, item_id)
+        return
+    cursor.execute(_sql().submitted, [item_id, Assignment.Status.SUBMITTED])
+    answers = cursor.fetchone()[0]
+    item = Item(pk=item_id, project=project, status=item_status)
+    if item_overlap_done(item=item, project=project, answers=answers):
+        cursor.execute(_sql().complete, [Item.Status.COMPLETE, item_id, Item.Status.OPEN])
+        enqueue_on_commit(item_resolve_task, item_id)
 
 
 def assignment_skip(*, public_id: Any, contributor: User) -> Assignment:
@@ -386,4 +518,10 @@ def assignments_expire() -> int:
         count += assignment_expire_if_due(assignment_id=assignment_id)
     if count:
         log.info("expired %s reservations", count)
+        # A project waiting only for those reservations completes now.
+        from labeling.services.quality import project_complete_if_done
+
+        projects = Assignment.objects.filter(pk__in=due).values_list("project_id", flat=True)
+        for project_id in set(projects):
+            project_complete_if_done(project_id=project_id)
     return count

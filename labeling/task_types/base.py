@@ -38,3 +38,19 @@ class TaskType(ABC):
     @abstractmethod
     def aggregate(self, config: dict[str, Any], answers: Sequence[Any]) -> Verdict:
         """Decide one item's final answer from its (validated) answers."""
+
+    def categories(self, config: dict[str, Any]) -> list[str] | None:
+        """The classes of a categorical task, in a fixed order, or None.
+
+        A categorical task is judged by the quality engine's Dawid-Skene model; the
+        others by `aggregate` and answer similarity.
+        """
+        return None
+
+    def answer_category(self, config: dict[str, Any], answer: Any) -> int:
+        """The index in `categories(config)` of a validated answer."""
+        raise NotImplementedError
+
+    def category_answer(self, config: dict[str, Any], index: int) -> Any:
+        """The answer that picks category `index`."""
+        raise NotImplementedError

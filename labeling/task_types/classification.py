@@ -49,3 +49,12 @@ class Classification(TaskType):
             confidence=top / len(answers),
             agrees=tuple(answer["label"] in tied for answer in answers),
         )
+
+    def categories(self, config: dict[str, Any]) -> list[str] | None:
+        return list(config["labels"])
+
+    def answer_category(self, config: dict[str, Any], answer: Any) -> int:
+        return int(config["labels"].index(answer["label"]))
+
+    def category_answer(self, config: dict[str, Any], index: int) -> Any:
+        return {"label": config["labels"][index]}

@@ -46,8 +46,9 @@ def project_export_file(*, project: Project) -> ExportFile:
 
 
 def project_export_jsonl(*, project: Project) -> Iterator[bytes]:
-    """One JSON line per item: data, final answer, confidence, and every answer with its
-    contributor's NEAR account, time and status. Reads the items in chunks."""
+    """One JSON line per item: data, final answer and its confidence (the posterior of
+    the last fit), gold status, and every answer with its contributor's NEAR account,
+    time, score and the parts of the score, and the decision. Reads in chunks."""
     assignments = Assignment.objects.filter(status=Assignment.Status.SUBMITTED).select_related(
         "submission", "contributor__near_account"
     )
@@ -81,6 +82,11 @@ def _item_record(item: Item) -> dict:
                 "submitted_at": submission.created_at.isoformat(),
                 "time_on_task_ms": submission.time_on_task_ms,
                 "status": submission.status,
+                "decision": submission.status,
+                "decision_reason": submission.decision_reason or None,
+                "decided_at": submission.decided_at.isoformat() if submission.decided_at else None,
+                "score": submission.score,
+                "score_parts": submission.score_parts,
             }
         )
     return {
@@ -88,6 +94,9 @@ def _item_record(item: Item) -> dict:
         "external_id": item.external_id or None,
         "data": item.data,
         "status": item.status,
+        "gold": item.is_gold,
+        "gold_answer": item.gold_answer if item.is_gold else None,
+        "gold_flag": item.gold_flag or None,
         "final_answer": item.final_answer,
         "confidence": item.confidence,
         "answers": answers,

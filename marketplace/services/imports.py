@@ -8,6 +8,7 @@ external id of storable text. Nothing stored can later break `/next` or an expor
 """
 
 import csv
+import dataclasses
 import io
 import json
 import logging
@@ -18,11 +19,15 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext
 
+from config.enqueue import enqueue_on_commit
+from config.errors import ApplicationError
 from config.validation import InputError, json_parse, json_value_check, text_problem
 from labeling.errors import ProjectNotFundedError, ProjectStateError
 from labeling.locks import project_lock
 from labeling.models import Item, Project
 from labeling.selectors import project_funding
+from labeling.task_types import task_type_get
+from labeling.tasks import items_embed_task
 from marketplace.errors import ImportInvalidError, ImportTooLargeError
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,9 @@ class Row:
     line: int  # 1-based line (JSONL; CSV: where the record starts) or position (JSON list)
     external_id: str
     data: dict[str, Any]
+    # The gold answer, as given (validated against the project by items_import): a JSON
+    # answer, or in CSV the text of a `gold` column (a label, or the answer as JSON).
+    gold: Any = None
 
 
 def _bad(line: int, reason: str, **details: Any) -> ImportInvalidError:
@@ -54,16 +62,17 @@ def _row_from_object(line: int, obj: Any) -> Row:
     if not isinstance(obj, dict):
         raise _bad(line, gettext("each item must be a JSON object"))
     external_id = obj.get("external_id", "")
+    gold = obj.get("gold")
     if "data" in obj:
         data = obj["data"]
-        unknown = set(obj) - {"data", "external_id"}
+        unknown = set(obj) - {"data", "external_id", "gold"}
         if unknown:
             raise _bad(
                 line,
                 gettext("unknown keys beside data: %(keys)s") % {"keys": sorted(unknown)},
             )
     else:
-        data = {k: v for k, v in obj.items() if k != "external_id"}
+        data = {k: v for k, v in obj.items() if k not in ("external_id", "gold")}
     if not isinstance(data, dict) or not data:
         raise _bad(line, gettext("data must be a non-empty JSON object"))
     try:
@@ -90,7 +99,7 @@ def _row_from_object(line: int, obj: Any) -> Row:
     problem = text_problem(external_id)
     if problem is not None:
         raise _bad(line, gettext("external_id: %(problem)s") % {"problem": problem})
-    return Row(line=line, external_id=external_id, data=data)
+    return Row(line=line, external_id=external_id, data=data, gold=gold)
 
 
 def rows_from_json(payload: Any) -> Iterator[Row]:
@@ -160,7 +169,8 @@ def rows_from_csv(content: bytes) -> Iterator[Row]:
             raise _bad(start, gettext("expected %(count)s columns") % {"count": len(header)})
         data = dict(zip(header, record, strict=True))
         external_id = data.pop("external_id", "") or ""
-        yield _row_from_object(start, {"external_id": external_id, "data": data})
+        gold = data.pop("gold", "") or None
+        yield _row_from_object(start, {"external_id": external_id, "data": data, "gold": gold})
     if header is None:
         raise _bad(1, gettext("the first line must name every column"))
 
@@ -208,6 +218,8 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
                     f"external_id {row.external_id!r} repeats line {seen[row.external_id]}",
                 )
             seen[row.external_id] = row.line
+        if row.gold is not None:
+            row = dataclasses.replace(row, gold=_gold_answer(project, row))
         collected.append(row)
     if not collected:
         raise ImportInvalidError("No items in the upload.", code="import_empty")
@@ -223,17 +235,46 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
                 if row.external_id in taken:
                     raise _bad(row.line, f"external_id {row.external_id!r} already in the project")
         if project.status == Project.Status.ACTIVE:
-            funding = project_funding(project=project, extra_items=len(collected))
+            regular = sum(1 for row in collected if row.gold is None)
+            funding = project_funding(project=project, extra_items=regular)
             if funding.shortfall > 0:
                 raise ProjectNotFundedError(
                     "The escrow cannot cover these items; deposit first.", extra=funding.as_api()
                 )
         Item.objects.bulk_create(
             (
-                Item(project=project, external_id=row.external_id, data=row.data)
+                Item(
+                    project=project,
+                    external_id=row.external_id,
+                    data=row.data,
+                    is_gold=row.gold is not None,
+                    gold_answer=row.gold,
+                    final_answer=row.gold,
+                )
                 for row in collected
             ),
             batch_size=1000,
         )
     log.info("imported %s items into project %s", len(collected), project.public_id)
+    enqueue_on_commit(items_embed_task, project.pk)
     return len(collected)
+
+
+def _gold_answer(project: Project, row: Row) -> Any:
+    """A row's gold answer validated by the project's task type: a JSON answer, or (as
+    a CSV column gives it) text that names a label or holds the answer as JSON."""
+    task_type = task_type_get(project.task_type)
+    gold = row.gold
+    if isinstance(gold, str):
+        categories = task_type.categories(project.label_config) or []
+        if gold in categories:
+            gold = task_type.category_answer(project.label_config, categories.index(gold))
+        else:
+            try:
+                gold = json_parse(gold)
+            except InputError as exc:
+                raise _bad(row.line, gettext("gold: not a label of the project nor JSON")) from exc
+    try:
+        return task_type.answer_validate(project.label_config, gold)
+    except ApplicationError as exc:
+        raise _bad(row.line, gettext("gold: %(reason)s") % {"reason": exc.message}) from exc

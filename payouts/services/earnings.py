@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from config.errors import ApplicationError
+from payouts.locks import ledger_accounts_lock
 from payouts.models import Journal, JournalLine, LedgerAccount, Payout
 from payouts.money import near_to_yocto
 from payouts.services.ledger import (
@@ -49,6 +50,30 @@ def earning_credit(
     if created and settings.AUTO_PAYOUT_NEAR:
         enqueue_on_commit(payout_auto_task, user_id)
     return created
+
+
+def escrow_release(*, escrow_reference: str, user_id: int) -> int:
+    """Return what is left in an escrow to its owner's balance (from which they withdraw
+    like any balance). Returns the yoctoNEAR moved, 0 if the escrow was empty.
+
+    Keyed by the escrow's last journal line, under its lock: a repeat moves nothing,
+    and a deposit that arrives later is released by the next call.
+    """
+    escrow = escrow_account(reference=escrow_reference)
+    balance_account = earnings_account(user_id=user_id)
+    with transaction.atomic():
+        ledger_accounts_lock(accounts=[escrow])
+        balance = account_balance(account=escrow)
+        if balance <= 0:
+            return 0
+        last_line = JournalLine.objects.filter(account=escrow).order_by("-pk").values("pk")[0]
+        _, created = journal_post(
+            kind=Journal.Kind.ESCROW_RELEASE,
+            idempotency_key=f"escrow_release:{escrow_reference}:{last_line['pk']}",
+            lines=[(escrow, -balance), (balance_account, balance)],
+            memo=f"unspent escrow of {escrow_reference}",
+        )
+    return balance if created else 0
 
 
 def payout_auto(*, user_id: int) -> Payout | None:

@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from labeling.services.quality import items_resolve_stale
+from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
 from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
@@ -21,9 +22,9 @@ log = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic jobs: expire reservations, resolve stale items, recheck pending "
-        "deposits, reconcile payouts, make automatic payouts whose task was lost, purge "
-        "expired sign-in challenges."
+        "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
+        "quality models, recheck pending deposits, reconcile payouts, make automatic payouts "
+        "whose task was lost, purge expired sign-in challenges."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             for job in (
                 assignments_expire,
                 items_resolve_stale,
+                projects_refit_sweep,
                 deposits_recheck,
                 payouts_reconcile,
                 payouts_auto_sweep,

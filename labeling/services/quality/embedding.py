@@ -1,0 +1,56 @@
+"""Embedding items with the sentence encoder, in batches, off the request path."""
+
+import logging
+
+import numpy as np
+
+from labeling.models import Item, ItemEmbedding
+
+log = logging.getLogger(__name__)
+
+EMBED_BATCH = 256  # items read, encoded and written per round
+
+
+def items_embed(*, project_id: int, limit: int = 100_000) -> int:
+    """Embed the project's items that have no embedding under the current model.
+
+    Returns how many were embedded. EncoderUnavailableError when the model cannot be
+    loaded: nothing is written, and the engine decides on agreement and gold alone
+    (the project's quality shows why). Items without text get no embedding. Safe to
+    run twice at once: a row written by the other run is left as it is.
+    """
+    from labeling.quality.encoder import encoder, item_text, model_info
+
+    model = encoder()
+    sha = model_info().sha256
+    done = 0
+    last_id = 0
+    while done < limit:
+        batch = list(
+            Item.objects.filter(project_id=project_id, pk__gt=last_id)
+            .exclude(embedding__model_sha256=sha)
+            .order_by("pk")
+            .values_list("pk", "data")[:EMBED_BATCH]
+        )
+        if not batch:
+            break
+        last_id = batch[-1][0]
+        texts = [(pk, item_text(data)) for pk, data in batch]
+        texts = [(pk, text) for pk, text in texts if text]
+        if not texts:
+            continue
+        vectors = model.embed([text for _, text in texts])
+        ItemEmbedding.objects.filter(item_id__in=[pk for pk, _ in texts]).delete()
+        ItemEmbedding.objects.bulk_create(
+            [
+                ItemEmbedding(
+                    item_id=pk, model_sha256=sha, vector=np.ascontiguousarray(vector).tobytes()
+                )
+                for (pk, _), vector in zip(texts, vectors, strict=True)
+            ],
+            ignore_conflicts=True,
+        )
+        done += len(texts)
+    if done:
+        log.info("embedded %s items of project %s", done, project_id)
+    return done
