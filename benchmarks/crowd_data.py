@@ -8,6 +8,7 @@ is a development dependency, like everything under benchmarks/.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks.crowd import Dataset, load
 from labeling.quality.dawid_skene import Answers, IntArray
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,37 +52,36 @@ def crowd_data_missing() -> str | None:
     return None
 
 
-def _crowd_set(
-    name: str, items: pd.Series, workers: pd.Series, labels: pd.Series, gold: dict[object, int]
-) -> CrowdSet:
-    item_codes, item_ids = pd.factorize(items, sort=True)
-    worker_codes, worker_ids = pd.factorize(workers, sort=True)
-    label_values = labels.to_numpy(dtype=np.int64)
+def crowd_set(dataset: Dataset) -> CrowdSet:
+    """A dataset read by benchmarks.crowd, as index arrays (labels in its label order)."""
+    item_ids = sorted(dataset.items)
+    item_index = {key: i for i, key in enumerate(item_ids)}
+    worker_ids = sorted({a.worker for a in dataset.answers})
+    worker_index = {key: i for i, key in enumerate(worker_ids)}
+    label_index = {label: i for i, label in enumerate(dataset.labels)}
     answers = Answers(
-        item=item_codes.astype(np.int64),
-        worker=worker_codes.astype(np.int64),
-        label=label_values,
+        item=np.array([item_index[a.item] for a in dataset.answers], dtype=np.int64),
+        worker=np.array([worker_index[a.worker] for a in dataset.answers], dtype=np.int64),
+        label=np.array([label_index[a.label] for a in dataset.answers], dtype=np.int64),
         n_items=len(item_ids),
         n_workers=len(worker_ids),
-        n_classes=int(max(label_values.max(), *gold.values())) + 1,
+        n_classes=len(dataset.labels),
     )
-    gold_array = np.array([gold.get(item_id, -1) for item_id in item_ids], dtype=np.int64)
-    return CrowdSet(name=name, answers=answers, gold=gold_array)
+    gold = np.array(
+        [label_index[dataset.truth[key]] if key in dataset.truth else -1 for key in item_ids],
+        dtype=np.int64,
+    )
+    return CrowdSet(name=dataset.name, answers=answers, gold=gold)
 
 
 def load_rte() -> CrowdSet:
     """RTE: 800 items, 164 workers, 10 answers per item, binary."""
-    frame = pd.read_csv(crowd_data_dir() / RTE_FILE)
-    gold = frame.groupby("orig_id")["gold"].first().astype(int).to_dict()
-    return _crowd_set("RTE", frame["orig_id"], frame["!amt_worker_ids"], frame["response"], gold)
+    return dataclasses.replace(crowd_set(load(crowd_data_dir() / RTE_FILE)), name="RTE")
 
 
 def load_dog() -> CrowdSet:
     """Dog: 807 items, 109 workers, 4 classes."""
-    frame = pd.read_csv(crowd_data_dir() / DOG_ANSWERS_FILE)
-    truth = pd.read_csv(crowd_data_dir() / DOG_TRUTH_FILE)
-    gold = dict(zip(truth["question"], truth["truth"].astype(int), strict=True))
-    return _crowd_set("Dog", frame["question"], frame["worker"], frame["answer"], gold)
+    return dataclasses.replace(crowd_set(load(crowd_data_dir() / DOG_ANSWERS_FILE)), name="Dog")
 
 
 def synthetic(
