@@ -103,6 +103,12 @@ def _replay(ds: Dataset, *, minimum: int, maximum: int, target: float, tag: str)
     import_seconds = time.perf_counter() - started
     escrow_fund(project)
     project = project_publish(project=project)
+    from django.conf import settings
+
+    if settings.QUALITY_MODEL_ENABLED:  # as the periodic sweep does without a broker
+        from labeling.services.quality import items_embed
+
+        items_embed(project_id=project.pk)
     item_pk = dict(Item.objects.filter(project=project).values_list("external_id", "pk"))
     contributors = {}
     for worker in sorted({a.worker for a in ds.answers}):

@@ -43,11 +43,19 @@ class RequestSerializer(serializers.Serializer[dict[str, Any]]):
                 if value is None or field.read_only:
                     continue  # absent or null: the field itself says whether that is allowed
                 for kind, types, message in _JSON_TYPES:
-                    if isinstance(field, kind) and (
-                        not isinstance(value, types)
-                        or (bool not in types and isinstance(value, bool))
+                    if isinstance(field, kind) and not _of_type(value, types):
+                        errors[name] = [message]
+                    if (
+                        isinstance(field, serializers.ListField)
+                        and isinstance(field.child, kind)
+                        and isinstance(value, list)
+                        and not all(_of_type(element, types) for element in value)
                     ):
                         errors[name] = [message]
             if errors:
                 raise serializers.ValidationError(errors, code="invalid")
         return super().to_internal_value(data)
+
+
+def _of_type(value: Any, types: tuple[type, ...]) -> bool:
+    return isinstance(value, types) and (bool in types or not isinstance(value, bool))

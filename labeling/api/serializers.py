@@ -1,9 +1,6 @@
 """Serializers of the labeling API. The queue's are plain: its hot path pays nothing for
 model introspection."""
 
-from typing import Any
-
-from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -119,16 +116,9 @@ class ReviewSubmissionSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class ReviewDecisionSerializer(RequestSerializer):
-    decision = serializers.ChoiceField(choices=["accept", "reject"])
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs["decision"] == "reject" and not attrs["reason"].strip():
-            raise serializers.ValidationError(
-                {"reason": [gettext("Say why the answer is rejected: the contributor sees it.")]}
-            )
-        return attrs
+class ReviewRejectSerializer(RequestSerializer):
+    # Shown to the contributor: say what was wrong.
+    reason = serializers.CharField(max_length=500)
 
 
 class GoldSetSerializer(RequestSerializer):

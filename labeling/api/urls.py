@@ -34,9 +34,14 @@ urlpatterns = [
     ),
     path("projects/<uuid:project_id>/review", views.ReviewListView.as_view(), name="review"),
     path(
-        "projects/<uuid:project_id>/review/<uuid:submission_id>",
-        views.ReviewDecisionView.as_view(),
-        name="review-decide",
+        "projects/<uuid:project_id>/review/<uuid:submission_id>/accept",
+        views.ReviewAcceptView.as_view(),
+        name="review-accept",
+    ),
+    path(
+        "projects/<uuid:project_id>/review/<uuid:submission_id>/reject",
+        views.ReviewRejectView.as_view(),
+        name="review-reject",
     ),
     path("assignments/<uuid:assignment_id>/skip", views.SkipView.as_view(), name="assignment-skip"),
 ]

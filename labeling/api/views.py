@@ -14,7 +14,7 @@ from labeling.api.serializers import (
     ProjectCreateSerializer,
     ProjectQualitySerializer,
     ProjectSerializer,
-    ReviewDecisionSerializer,
+    ReviewRejectSerializer,
     ReviewSubmissionSerializer,
     SubmissionSerializer,
     SubmitSerializer,
@@ -144,24 +144,40 @@ class ReviewListView(APIView):
         return Response(ReviewSubmissionSerializer(submissions, many=True).data)
 
 
-class ReviewDecisionView(APIView):
+class ReviewAcceptView(APIView):
     error_statuses = (409,)  # submission_not_in_review
 
-    @extend_schema(request=ReviewDecisionSerializer, responses=ReviewSubmissionSerializer)
+    @extend_schema(request=None, responses=ReviewSubmissionSerializer)
     def post(self, request: Request, project_id: str, submission_id: str) -> Response:
-        """Accept (paid at once) or reject (with a reason) an answer in review."""
-        serializer = ReviewDecisionSerializer(data=request.data)
+        """Accept an answer in review: it is paid at once."""
+        return _review_decide(request, project_id, submission_id, accept=True, reason="")
+
+
+class ReviewRejectView(APIView):
+    error_statuses = (409,)  # submission_not_in_review
+
+    @extend_schema(request=ReviewRejectSerializer, responses=ReviewSubmissionSerializer)
+    def post(self, request: Request, project_id: str, submission_id: str) -> Response:
+        """Reject an answer in review, saying why (the contributor sees the reason)."""
+        serializer = ReviewRejectSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user = request_user(request)
-        project = selectors.project_get_owned(user=user, public_id=project_id)
-        submission = submission_review_decide(
-            project=project,
-            submission_public_id=submission_id,
-            accept=serializer.validated_data["decision"] == "accept",
-            reason=serializer.validated_data["reason"],
-            by=user,
-        )
-        return Response(ReviewSubmissionSerializer(submission).data)
+        reason = serializer.validated_data["reason"]
+        return _review_decide(request, project_id, submission_id, accept=False, reason=reason)
+
+
+def _review_decide(
+    request: Request, project_id: str, submission_id: str, *, accept: bool, reason: str
+) -> Response:
+    user = request_user(request)
+    project = selectors.project_get_owned(user=user, public_id=project_id)
+    submission = submission_review_decide(
+        project=project,
+        submission_public_id=submission_id,
+        accept=accept,
+        reason=reason,
+        by=user,
+    )
+    return Response(ReviewSubmissionSerializer(submission).data)
 
 
 class MeView(APIView):

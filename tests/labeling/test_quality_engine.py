@@ -108,24 +108,17 @@ def test_a_score_in_the_band_goes_to_review_and_the_requester_decides() -> None:
     listed = api.get(f"/api/projects/{project.public_id}/review").json()
     assert [row["id"] for row in listed] == [str(second.public_id)]
     assert listed[0]["score_parts"]["agreement"] is not None
-    no_reason = api.post(
-        f"/api/projects/{project.public_id}/review/{second.public_id}",
-        {"decision": "reject"},
-        format="json",
-    )
+    review = f"/api/projects/{project.public_id}/review"
+    no_reason = api.post(f"{review}/{second.public_id}/reject", {"reason": " "}, format="json")
     assert no_reason.status_code == 400
     rejected = api.post(
-        f"/api/projects/{project.public_id}/review/{second.public_id}",
-        {"decision": "reject", "reason": "Dogs have no whiskers like that."},
+        f"{review}/{second.public_id}/reject",
+        {"reason": "Dogs have no whiskers like that."},
         format="json",
     )
     assert rejected.status_code == 200, rejected.content
     assert rejected.json()["decision_reason"] == "Dogs have no whiskers like that."
-    again = api.post(
-        f"/api/projects/{project.public_id}/review/{first.public_id}",
-        {"decision": "reject", "reason": "changed my mind"},
-        format="json",
-    )
+    again = api.post(f"{review}/{first.public_id}/reject", {"reason": "no"}, format="json")
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "submission_not_in_review"
     stranger = api_client_for(UserFactory()).get(f"/api/projects/{project.public_id}/review")
@@ -469,3 +462,17 @@ def test_a_model_that_fails_to_load_leaves_decisions_to_agreement(settings) -> N
         assert Submission.objects.filter(status="accepted").count() == 4
     finally:
         encoder_module._reset_for_tests()
+
+
+def test_labels_are_added_over_the_api_as_strings_only() -> None:
+    project = project_with_items(items=1, fund=False, status=Project.Status.DRAFT)
+    api = api_client_for(project.owner)
+    url = f"/api/projects/{project.public_id}/labels"
+    numbers = api.post(url, {"labels": [0]}, format="json")
+    assert numbers.status_code == 400
+    assert numbers.json()["error"]["code"] == "invalid"
+    added = api.post(url, {"labels": ["fish"]}, format="json")
+    assert added.status_code == 200
+    assert added.json()["label_config"]["labels"] == ["cat", "dog", "bird", "fish"]
+    stranger = api_client_for(UserFactory()).post(url, {"labels": ["x"]}, format="json")
+    assert stranger.status_code == 404
