@@ -20,8 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-WORKER_COLUMNS = ("!amt_worker_ids", "_worker_id", "worker_id", "worker")
-ITEM_COLUMNS = ("orig_id", "_unit_id", "unit_id", "unit", "question", "item", "task_id")
+WORKER_COLUMNS = ("!amt_worker_ids", "_worker_id", "worker_id", "worker", "performer")
+ITEM_COLUMNS = ("orig_id", "_unit_id", "unit_id", "unit", "question", "item", "task_id", "task")
 ANSWER_COLUMNS = ("response", "answer", "label")
 GOLD_COLUMNS = ("gold", "truth", "true_label")
 META_COLUMNS = {"!amt_annotation_ids", "_id", "start", "end", "_started_at", "_created_at"}

@@ -30,6 +30,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 # Run as `python benchmarks/quality.py`, Python puts benchmarks/ first on sys.path, where
@@ -328,8 +329,8 @@ def main() -> None:
         log(ds.describe())
         print(f"\n== {ds.describe()}")
         ref = _reference(ds)
-        most = max(sum(1 for a in ds.answers if a.item == key) for key in list(ds.items)[:50])
-        maximum = max(most, 1)
+        per_item = Counter(a.item for a in ds.answers)
+        maximum = max(per_item.values())
         full = _replay(ds, minimum=maximum, maximum=maximum, target=1.0, tag=f"{ds.name}-full")
         print(
             f"accuracy vs gold: engine {full['accuracy']:.3f}   majority vote "
