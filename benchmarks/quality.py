@@ -333,8 +333,8 @@ def main() -> None:
         maximum = max(per_item.values())
         full = _replay(ds, minimum=maximum, maximum=maximum, target=1.0, tag=f"{ds.name}-full")
         print(
-            f"accuracy vs gold: engine {full['accuracy']:.3f}   majority vote "
-            f"{ref['mv_accuracy']:.3f}   crowd-kit Dawid-Skene {ref['ds_accuracy']:.3f}"
+            f"accuracy vs gold: engine {full['accuracy']:.4f}   majority vote "
+            f"{ref['mv_accuracy']:.4f}   crowd-kit Dawid-Skene {ref['ds_accuracy']:.4f}"
         )
         print(
             f"ROC-AUC right vs wrong answers: engine score at decision {full['auc_decided']:.3f}"
@@ -371,9 +371,9 @@ def main() -> None:
                 tag=f"{ds.name}-t{target}",
             )
             print(
-                f"  min {args.min_answers}, target {target}: accuracy {run['accuracy']:.3f} "
+                f"  min {args.min_answers}, target {target}: accuracy {run['accuracy']:.4f} "
                 f"with {run['share']:.0%} of the answers ({run['used']} of {len(ds.answers)}); "
-                f"crowd-kit DS on all: {ref['ds_accuracy']:.3f}"
+                f"crowd-kit DS on all: {ref['ds_accuracy']:.4f}"
             )
     if not args.skip_refit:
         refit = _refit_25k()

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from labeling.models import Assignment, AssignmentEvent, Item, Project, Submission
+from labeling.models import (
+    Assignment,
+    AssignmentEvent,
+    ContributorQuality,
+    Item,
+    Project,
+    ProjectQuality,
+    Submission,
+)
 
 
 class AssignmentEventInline(admin.TabularInline):
@@ -20,7 +28,7 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Submission)
 class SubmissionAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "assignment", "status", "created_at"]
+    list_display = ["public_id", "assignment", "status", "score", "created_at"]
     list_filter = ["status"]
     raw_id_fields = ["assignment"]
 
@@ -38,3 +46,24 @@ class ItemAdmin(admin.ModelAdmin):
     list_display = ["public_id", "project", "external_id", "status", "confidence"]
     list_filter = ["status"]
     raw_id_fields = ["project"]
+
+
+@admin.register(ProjectQuality)
+class ProjectQualityAdmin(admin.ModelAdmin):
+    """The engine's state: written by refits only, read here."""
+
+    list_display = ["project", "fit_version", "fitted_at", "answers_fitted", "prior_used"]
+    raw_id_fields = ["project"]
+    readonly_fields = [field.name for field in ProjectQuality._meta.fields]
+
+
+@admin.register(ContributorQuality)
+class ContributorQualityAdmin(admin.ModelAdmin):
+    list_display = ["contributor", "project", "answers", "reputation", "paused_at"]
+    list_filter = ["one_coin"]
+    raw_id_fields = ["project", "contributor"]
+    readonly_fields = [
+        f.name
+        for f in ContributorQuality._meta.fields
+        if f.name not in ("paused_at", "pause_reason")
+    ]

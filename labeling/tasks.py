@@ -42,11 +42,17 @@ def items_embed_task(project_id: int) -> int:
 
     if not settings.QUALITY_MODEL_ENABLED:
         return 0
+    from config.enqueue import enqueue_on_commit
+    from labeling.services.quality.embedding import EMBED_PER_TASK
+
     try:
-        embedded = items_embed(project_id=project_id)
+        embedded = items_embed(project_id=project_id, limit=EMBED_PER_TASK)
     except EncoderUnavailableError:
         return 0
-    if embedded:
+    if embedded >= EMBED_PER_TASK:
+        # More to do: another task, so none runs past the time limit.
+        enqueue_on_commit(items_embed_task, project_id)
+    elif embedded:
         project_refit(project_id=project_id)
     return embedded
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.enqueue import enqueue_on_commit
 from config.users import User
@@ -191,11 +192,11 @@ def assignment_claim_item(*, project: Project, contributor: User, item_id: int) 
         now = timezone.now()
         item = item_lock(item_id=item_id)
         if item.project_id != project.pk:
-            raise ItemNotAvailableError("No such item in this project.")
+            raise ItemNotAvailableError(gettext("No such item in this project."))
         if not item.is_gold and item.status != Item.Status.OPEN:
-            raise ItemNotAvailableError("This item needs no more answers.")
+            raise ItemNotAvailableError(gettext("This item needs no more answers."))
         if Assignment.objects.filter(item=item, contributor=contributor).exists():
-            raise ItemNotAvailableError("This contributor already had this item.")
+            raise ItemNotAvailableError(gettext("This contributor already had this item."))
         now_db = connection.ops.adapt_datetimefield_value(now)
         with connection.cursor() as cursor:
             cursor.execute(
@@ -203,7 +204,7 @@ def assignment_claim_item(*, project: Project, contributor: User, item_id: int) 
                 [item.pk, Assignment.Status.SUBMITTED, Assignment.Status.RESERVED, now_db],
             )
             if not item.is_gold and cursor.fetchone()[0] >= project.answers_per_item:
-                raise ItemNotAvailableError("Every answer slot of this item is taken.")
+                raise ItemNotAvailableError(gettext("Every answer slot of this item is taken."))
         assignment = Assignment.objects.create(
             project=project,
             item=item,

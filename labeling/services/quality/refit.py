@@ -335,6 +335,12 @@ def project_refit(*, project_id: int, final: bool = False) -> ProjectQuality | N
     }
     warm = _warm_start(quality, data, categories)
     fit = dawid_skene.fit(data.answers, init=warm, **fit_kwargs)
+    if final and warm is not None:
+        # EM finds a local optimum, and a warm start can settle in a nearby one: the
+        # final labels come from the better (by likelihood) of it and a cold fit.
+        cold = dawid_skene.fit(data.answers, **fit_kwargs)
+        if cold.log_likelihood > fit.log_likelihood:
+            fit = cold
     if data.gold_index.size:
         # Gold is judged by a fit that does not know it: clamped, a wrong gold answer
         # would teach the fit that the contributors who contradict it are wrong.
