@@ -161,6 +161,8 @@ def _load_answer_truth(answer_path: Path, truth_path: Path, *, name: str) -> Dat
             t_item = _pick(columns, ITEM_COLUMNS, "item", truth_path)
             t_gold = _pick(columns, GOLD_COLUMNS, "truth", truth_path)
             truth = {r[t_item].strip(): r[t_gold].strip() for r in truth_rows}
-    items = {a.item: {"item": a.item} for a in answers}
+    # No content in this format: an id only (a number where it is one, so that the
+    # encoder finds no text to embed in it).
+    items = {a.item: {"item": int(a.item) if a.item.isdigit() else a.item} for a in answers}
     labels = _sorted_labels({a.label for a in answers} | set(truth.values()))
     return Dataset(name, labels, items, answers, truth, timed=False)

@@ -271,6 +271,8 @@ class ProjectQuality(models.Model):
     model_name = models.CharField(max_length=200, blank=True)
     model_version = models.CharField(max_length=50, blank=True)
     model_sha256 = models.CharField(max_length=64, blank=True)
+    # Items up to this id were looked at by the embedding (those without text included).
+    embedded_through_item = models.PositiveBigIntegerField(default=0)
 
     def __str__(self) -> str:
         return f"quality of {self.project_id} v{self.fit_version}"

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext
 
 from config.errors import NotFoundError
 from config.users import User
@@ -55,11 +56,15 @@ class Funding:
         }
 
 
-def gold_answers_budget(*, project: Project, regular_items: int | None = None) -> int:
+def gold_answers_budget(
+    *, project: Project, regular_items: int | None = None, gold_coming: bool = False
+) -> int:
     """Gold answers the escrow holds money for: gold_rate of a contributor's items are
     gold, so at most gold_rate / (1 - gold_rate) gold answers per regular answer slot.
-    0 without gold items."""
-    if project.gold_rate <= 0 or not Item.objects.filter(project=project, is_gold=True).exists():
+    0 without gold items (`gold_coming`: as if the project had some already)."""
+    if project.gold_rate <= 0:
+        return 0
+    if not gold_coming and not Item.objects.filter(project=project, is_gold=True).exists():
         return 0
     if regular_items is None:
         regular_items = Item.objects.filter(project=project, is_gold=False).count()
@@ -67,7 +72,9 @@ def gold_answers_budget(*, project: Project, regular_items: int | None = None) -
     return math.ceil(slots * project.gold_rate / (1 - project.gold_rate))
 
 
-def project_funding(*, project: Project, extra_items: int = 0) -> Funding:
+def project_funding(
+    *, project: Project, extra_items: int = 0, gold_coming: bool = False
+) -> Funding:
     """What the escrow must hold: reward plus fee for every answer slot not yet decided,
     at the maximum overlap (dynamic overlap may need fewer: the rest is released when
     the project completes), and for the gold budget."""
@@ -76,7 +83,7 @@ def project_funding(*, project: Project, extra_items: int = 0) -> Funding:
         assignment__project=project,
         status__in=[Submission.Status.ACCEPTED, Submission.Status.REJECTED],
     ).count()
-    gold = gold_answers_budget(project=project, regular_items=items)
+    gold = gold_answers_budget(project=project, regular_items=items, gold_coming=gold_coming)
     slots = max(0, items * project.answers_per_item + gold - decided)
     if project.status == Project.Status.COMPLETED:
         slots = 0
@@ -142,7 +149,7 @@ def submission_get_in_project(*, project: Project, public_id: Any) -> Submission
         .first()
     )
     if submission is None:
-        raise NotFoundError("No such answer in this project.", code="submission_not_found")
+        raise NotFoundError(gettext("No such answer in this project."), code="submission_not_found")
     return submission
 
 
@@ -238,7 +245,8 @@ def project_quality(*, project: Project) -> dict[str, Any]:
         "class_prior": quality.class_prior if quality else [],
         "fit_stats": quality.fit_stats if quality else {},
         "model": {
-            "status": (quality.model_status if quality else "") or "no model prior fitted yet",
+            "status": (quality.model_status if quality else "")
+            or gettext("no model prior fitted yet"),
             "prior_used": bool(quality and quality.prior_used),
             "name": quality.model_name if quality else "",
             "version": quality.model_version if quality else "",

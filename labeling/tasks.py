@@ -22,11 +22,12 @@ def gold_submission_decide_task(submission_id: int) -> str:
 
 
 @app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def project_refit_task(project_id: int) -> int | None:
-    """Refit the project's quality model (queue `quality`). Safe to run twice."""
+def project_refit_task(project_id: int, final: bool = False) -> int | None:
+    """Refit the project's quality model (queue `quality`); `final`: the completed
+    project's last one, which also stores every answer's final score. Safe to run twice."""
     from labeling.services.quality import project_refit
 
-    quality = project_refit(project_id=project_id)
+    quality = project_refit(project_id=project_id, final=final)
     return quality.fit_version if quality else None
 
 

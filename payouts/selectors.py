@@ -1,8 +1,10 @@
 """Reads of the payouts app shared by views, tasks and other apps."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from config.users import User
 from payouts.fields import YoctoSum
@@ -45,6 +47,21 @@ def near_account_of(*, user: User) -> NearAccount | None:
 def escrow_balance(*, reference: str) -> int:
     account = LedgerAccount.objects.filter(key=f"escrow:{reference}").first()
     return account_balance(account=account) if account else 0
+
+
+def escrows_with_recent_deposits(*, within_seconds: int) -> list[str]:
+    """References (`project:<uuid>`) of the escrows credited by a deposit lately."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    keys = (
+        JournalLine.objects.filter(
+            journal__kind=Journal.Kind.DEPOSIT,
+            journal__created_at__gte=since,
+            account__kind=LedgerAccount.Kind.ESCROW,
+        )
+        .values_list("account__key", flat=True)
+        .distinct()
+    )
+    return [key.removeprefix("escrow:") for key in keys]
 
 
 def ledger_trial_balance() -> dict[str, int]:

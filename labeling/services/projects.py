@@ -111,11 +111,13 @@ def project_labels_add(*, project: Project, labels: list[str]) -> Project:
 def item_gold_set(*, project: Project, item_public_id: Any, answer: Any) -> Item:
     """Make an item gold with `answer` (validated by the task type), or ordinary again
     with None. Refused (409 item_answered) once the item has answers: they were
-    collected as ordinary answers and are judged as such."""
+    collected as ordinary answers and are judged as such; in a published project,
+    refused (project_not_funded) when the escrow cannot cover the change."""
     task_type = task_type_get(project.task_type)
     if answer is not None:
         answer = task_type.answer_validate(project.label_config, answer)
     with transaction.atomic(durable=True):
+        project = project_lock(project_id=project.pk)
         item = Item.objects.filter(project=project, public_id=item_public_id).first()
         if item is None:
             raise NotFoundError(gettext("No such item."), code="item_not_found")
@@ -129,6 +131,15 @@ def item_gold_set(*, project: Project, item_public_id: Any, answer: Any) -> Item
         item.gold_flag = ""
         item.final_answer = answer
         item.save(update_fields=["is_gold", "gold_answer", "gold_flag", "final_answer"])
+        if project.status in (Project.Status.ACTIVE, Project.Status.PAUSED):
+            # Gold changes what the escrow must hold (the gold budget, the item's slots):
+            # a change it cannot cover is refused, and rolled back with this transaction.
+            funding = project_funding(project=project)
+            if funding.shortfall > 0:
+                raise ProjectNotFundedError(
+                    gettext("The escrow cannot cover this change; deposit first."),
+                    extra=funding.as_api(),
+                )
     return item
 
 
@@ -176,12 +187,23 @@ def project_close(*, project: Project) -> Project:
             raise ProjectStateError(gettext("A draft project has nothing to close."))
         project.status = Project.Status.PAUSED
         project.save(update_fields=["status"])
-        answered = Item.objects.filter(
-            project=project, is_gold=False, status=Item.Status.OPEN, assignments__status="submitted"
-        ).distinct()
-        to_resolve = list(answered.values_list("pk", flat=True))
+        # The open items locked first (project, then items: the lock order), so no answer
+        # lands between telling the answered from the unanswered and closing them; an
+        # answer waiting on a lock finds its item decided and is scored as a late one.
+        open_items = list(
+            Item.objects.filter(project=project, is_gold=False, status=Item.Status.OPEN)
+            .select_for_update(no_key=True, of=("self",))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        answered = set(
+            Assignment.objects.filter(
+                item_id__in=open_items, status=Assignment.Status.SUBMITTED
+            ).values_list("item_id", flat=True)
+        )
+        to_resolve = sorted(answered)
         Item.objects.filter(pk__in=to_resolve).update(status=Item.Status.COMPLETE)
-        Item.objects.filter(project=project, is_gold=False, status=Item.Status.OPEN).update(
+        Item.objects.filter(pk__in=set(open_items) - answered).update(
             status=Item.Status.RESOLVED, resolved_at=timezone.now()
         )
     from labeling.services.quality import project_refit

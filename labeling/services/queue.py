@@ -256,11 +256,20 @@ def _gold_item_if_due(*, project: Project, contributor: User, now: Any) -> Item 
         seen, gold_seen = cursor.fetchone()
     if gold_seen >= math.floor(project.gold_rate * (seen + 1) + _random.random()):
         return None
-    found = list(Item.objects.raw(sql.gold_candidate, [project.pk, contributor.pk]))
+    if not _gold_candidate(project=project, contributor=contributor):
+        return None
+    if not _regular_work_left(project=project, contributor=contributor, now=now):
+        # Gold only among ordinary work: after "nothing left", an item that still turns
+        # up would be gold, and a contributor could tell.
+        return None
+    locked = project_lock(project_id=project.pk)
+    if locked.status != Project.Status.ACTIVE:
+        return None  # completed or paused while this claim waited for the lock
+    # Again under the lock: a concurrent claim of the same contributor may have taken it.
+    found = _gold_candidate(project=locked, contributor=contributor)
     if not found:
         return None
-    project_lock(project_id=project.pk)
-    budget = gold_answers_budget(project=project)
+    budget = gold_answers_budget(project=locked)
     now_db = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -270,6 +279,28 @@ def _gold_item_if_due(*, project: Project, contributor: User, now: Any) -> Item 
         if cursor.fetchone()[0] >= budget:
             return None
     return found[0]
+
+
+def _gold_candidate(*, project: Project, contributor: User) -> list[Item]:
+    return list(Item.objects.raw(_sql().gold_candidate, [project.pk, contributor.pk]))
+
+
+def _regular_work_left(*, project: Project, contributor: User, now: Any) -> bool:
+    """Is there an ordinary item the contributor could still take (without locking it)?"""
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    live = [Assignment.Status.SUBMITTED, Assignment.Status.RESERVED, now_db]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql().frontier, [project.pk, contributor.pk])
+        frontier = cursor.fetchone()[0] or 0
+    # After the contributor's last item first (an index look-up), then from the start.
+    for after in (frontier, 0) if frontier else (0,):
+        params: list[Any] = [project.pk, Item.Status.OPEN, after, contributor.pk, *live]
+        params.append(project.answers_per_item)
+        if connection.features.has_select_for_update_skip_locked:
+            params.append([])
+        if list(Item.objects.raw(_sql().candidate_peek, params)):
+            return True
+    return False
 
 
 def _item_lock_next(*, project: Project, contributor: User, now: Any) -> Item | _AllLocked | None:

@@ -123,7 +123,7 @@ class ItemImportView(APIView):
 
 
 class DepositCreateView(APIView):
-    error_statuses = (503,)  # the chain is asked during the request
+    error_statuses = (409, 503)  # a completed project; the chain is asked during the request
     # Each deposit is looked up on chain during the request: limited per user.
     throttle_classes = [ScopedThrottle]
     throttle_scope = "deposit"

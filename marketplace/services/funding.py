@@ -2,8 +2,11 @@
 
 import logging
 
+from django.utils.translation import gettext
+
 from config.idempotency import idempotent_replay, request_fingerprint
 from config.users import User
+from labeling.errors import ProjectStateError
 from labeling.models import Project
 from payouts.errors import DepositError
 from payouts.models import Deposit
@@ -45,6 +48,10 @@ def project_deposit(
         earlier = deposit_of_idempotency_key(user=user, key=idempotency_key)
         if earlier is not None:
             return idempotent_replay(earlier, fingerprint=fingerprint), False
+    if project.status == Project.Status.COMPLETED:
+        raise ProjectStateError(
+            gettext("This project is completed: its escrow was returned; fund a new one.")
+        )
     try:
         deposit = deposit_credit(
             user=user,

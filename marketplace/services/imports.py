@@ -237,7 +237,11 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
                     raise _bad(row.line, f"external_id {row.external_id!r} already in the project")
         if project.status == Project.Status.ACTIVE:
             regular = sum(1 for row in collected if row.gold is None)
-            funding = project_funding(project=project, extra_items=regular)
+            funding = project_funding(
+                project=project,
+                extra_items=regular,
+                gold_coming=any(row.gold is not None for row in collected),
+            )
             if funding.shortfall > 0:
                 raise ProjectNotFundedError(
                     "The escrow cannot cover these items; deposit first.", extra=funding.as_api()

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from config.enqueue import enqueue_on_commit
 from config.errors import ApplicationError
+from payouts.fields import YoctoSum
 from payouts.locks import ledger_accounts_lock
 from payouts.models import Journal, JournalLine, LedgerAccount, Payout
 from payouts.money import near_to_yocto
@@ -63,13 +64,23 @@ def escrow_release(*, escrow_reference: str, user_id: int) -> int:
     balance_account = earnings_account(user_id=user_id)
     with transaction.atomic():
         ledger_accounts_lock(accounts=[escrow])
-        balance = account_balance(account=escrow)
+        # Credits do not lock the escrow: a deposit may add a line meanwhile. The release
+        # covers the lines up to the last one read here, and is keyed by it; a later
+        # line is the next release's.
+        last_line = JournalLine.objects.filter(account=escrow).order_by("-pk").first()
+        if last_line is None:
+            return 0
+        balance = (
+            JournalLine.objects.filter(account=escrow, pk__lte=last_line.pk).aggregate(
+                total=YoctoSum("amount")
+            )["total"]
+            or 0
+        )
         if balance <= 0:
             return 0
-        last_line = JournalLine.objects.filter(account=escrow).order_by("-pk").values("pk")[0]
         _, created = journal_post(
             kind=Journal.Kind.ESCROW_RELEASE,
-            idempotency_key=f"escrow_release:{escrow_reference}:{last_line['pk']}",
+            idempotency_key=f"escrow_release:{escrow_reference}:{last_line.pk}",
             lines=[(escrow, -balance), (balance_account, balance)],
             memo=f"unspent escrow of {escrow_reference}",
         )

@@ -212,12 +212,23 @@ def test_closing_a_project_decides_what_it_has() -> None:
 # --- gold ---------------------------------------------------------------------------------
 
 
+def _draft(**kwargs):
+    return project_with_items(fund=False, status=Project.Status.DRAFT, **kwargs)
+
+
+def _publish(project, *, factor=1):
+    """Fund what the project needs (gold budget included) and publish it."""
+    from labeling.services.projects import project_publish
+
+    escrow_fund(project, amount=project_funding_required(project) * factor)
+    return project_publish(project=project)
+
+
 def _gold_project(items=6, gold=2, **kwargs):
-    project = project_with_items(items=items, fund=False, gold_rate=0.5, **kwargs)
+    project = _draft(items=items, gold_rate=0.5, **kwargs)
     for item in Item.objects.filter(project=project).order_by("pk")[:gold]:
         item_gold_set(project=project, item_public_id=item.public_id, answer={"label": "bird"})
-    escrow_fund(project, amount=project_funding_required(project))
-    return project
+    return _publish(project)
 
 
 def project_funding_required(project):
@@ -272,10 +283,10 @@ def test_gold_answers_never_reach_a_contributor_before_they_answer() -> None:
 
 
 def test_gold_is_mixed_in_at_the_projects_rate() -> None:
-    project = project_with_items(items=40, fund=False, gold_rate=0.25)
+    project = _draft(items=40, gold_rate=0.25)
     for item in Item.objects.filter(project=project).order_by("-pk")[:12]:
         item_gold_set(project=project, item_public_id=item.public_id, answer={"label": "cat"})
-    escrow_fund(project, amount=project_funding_required(project))
+    project = _publish(project)
     contributor = UserFactory()
     seen = []
     for _ in range(20):
@@ -324,10 +335,10 @@ def test_gold_that_reliable_contributors_contradict_is_flagged_and_punishes_nobo
     """Five contributors who agree with each other on every ordinary item all answer
     'cat' on a gold item whose answer says 'bird': the gold is flagged for the requester
     and their wrong-looking answers count against nobody's gold record."""
-    project = project_with_items(items=9, fund=False, answers_per_item=5, gold_rate=0.2)
+    project = _draft(items=9, answers_per_item=5, gold_rate=0.2)
     gold_item = Item.objects.filter(project=project).order_by("pk").first()
     item_gold_set(project=project, item_public_id=gold_item.public_id, answer={"label": "bird"})
-    escrow_fund(project, amount=project_funding_required(project) * 2)
+    project = _publish(project, factor=2)
     contributors = [UserFactory() for _ in range(5)]
     truth = ["cat", "dog"] * 4
     for contributor in contributors:

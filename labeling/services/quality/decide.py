@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from config.enqueue import enqueue_on_commit
 from config.errors import ConflictError
 from config.users import User
 from labeling.locks import item_lock, project_lock, submissions_lock
@@ -353,21 +354,32 @@ def project_complete_if_done(*, project_id: int) -> bool:
     Its remaining (gold) reservations end, it leaves the open list, the final refit
     fixes labels and final scores, and the unspent escrow returns to the requester's
     balance. True if it completed now."""
-    from labeling.services.quality.refit import project_refit
+    from labeling.tasks import project_refit_task
 
     open_statuses = [Project.Status.ACTIVE, Project.Status.PAUSED]
-    if not _project_done(project_id):
-        return False
+    status = Project.objects.filter(pk=project_id).values_list("status", flat=True).first()
+    if status not in open_statuses or not _project_done(project_id, status=status):
+        return False  # the cheap look first: this runs after every decision
     with transaction.atomic(durable=True):
         project = project_lock(project_id=project_id)
-        if project.status not in open_statuses or not _project_done(project_id):
+        if project.status not in open_statuses:
             return False
+        # Every reservation locked before the final look (project, then assignments: the
+        # lock order), so no answer can slip in between the look and the release: a
+        # submit that got its assignment first is committed and seen as pending below;
+        # one that waits finds its reservation expired.
+        live = list(
+            Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED)
+            .select_for_update(no_key=True, of=("self",))
+            .order_by("pk")
+        )
         now = timezone.now()
+        if not _project_done(project_id, status=project.status, now=now):
+            return False
         project.status = Project.Status.COMPLETED
         project.completed_at = now
         project.save(update_fields=["status", "completed_at"])
-        live = Assignment.objects.filter(project=project, status=Assignment.Status.RESERVED)
-        for assignment in live.select_for_update(no_key=True, of=("self",)):
+        for assignment in live:
             assignment.status = Assignment.Status.EXPIRED
             assignment.finished_at = now
             assignment.save(update_fields=["status", "finished_at"])
@@ -375,17 +387,21 @@ def project_complete_if_done(*, project_id: int) -> bool:
         released = escrow_release(
             escrow_reference=project.escrow_reference, user_id=project.owner_id
         )
+        # The final refit (labels, final scores) runs on the quality queue, not here.
+        enqueue_on_commit(project_refit_task, project_id, True)
     log.info("project %s completed; %s yoctoNEAR of escrow released", project.public_id, released)
-    project_refit(project_id=project_id, final=True)
     return True
 
 
-def _project_done(project_id: int) -> bool:
+def _project_done(project_id: int, *, status: str, now: Any = None) -> bool:
     items_left = Item.objects.filter(
         project_id=project_id, is_gold=False, status__in=[Item.Status.OPEN, Item.Status.COMPLETE]
     ).exists()
-    if items_left or not Item.objects.filter(project_id=project_id, is_gold=False).exists():
+    if items_left:
         return False
+    if not Item.objects.filter(project_id=project_id, is_gold=False).exists():
+        # Nothing but gold: done only once the requester closed it (paused).
+        return status == Project.Status.PAUSED
     undecided = Submission.objects.filter(
         assignment__project_id=project_id,
         status__in=[Submission.Status.PENDING, Submission.Status.REVIEW],
@@ -396,7 +412,7 @@ def _project_done(project_id: int) -> bool:
         project_id=project_id,
         item__is_gold=False,
         status=Assignment.Status.RESERVED,
-        expires_at__gt=timezone.now(),
+        expires_at__gt=now or timezone.now(),
     ).exists()
     return not undecided and not working
 
@@ -410,6 +426,17 @@ def items_resolve_stale(*, older_than_seconds: int = 60) -> int:
         .distinct()
         .values_list("pk", flat=True)[:1000]
     )
+    # Answers that came after their item was decided, whose task was lost.
+    ids += list(
+        Submission.objects.filter(
+            status=Submission.Status.PENDING,
+            assignment__item__is_gold=False,
+            assignment__item__status=Item.Status.RESOLVED,
+            created_at__lte=cutoff,
+        )
+        .values_list("assignment__item_id", flat=True)
+        .distinct()[:1000]
+    )
     for item_id in ids:
         item_resolve(item_id=item_id)
     gold = list(
@@ -421,4 +448,25 @@ def items_resolve_stale(*, older_than_seconds: int = 60) -> int:
     )
     for submission_id in gold:
         gold_submission_decide(submission_id=submission_id)
-    return len(ids) + len(gold)
+    return len(ids) + len(gold) + completed_escrows_release()
+
+
+def completed_escrows_release(*, within_seconds: int = 86400) -> int:
+    """Return to their owners what deposits credited after completion brought to the
+    escrows of completed projects (a deposit still pending when the project completed
+    becomes final later). Looks at the escrows with a deposit in the last day. Returns
+    how many escrows it released."""
+    from payouts.selectors import escrows_with_recent_deposits
+
+    references = escrows_with_recent_deposits(within_seconds=within_seconds)
+    public_ids = [ref.removeprefix("project:") for ref in references if ref.startswith("project:")]
+    released = 0
+    for project in Project.objects.filter(
+        public_id__in=public_ids, status=Project.Status.COMPLETED
+    ):
+        with transaction.atomic(durable=True):
+            locked = project_lock(project_id=project.pk)
+            released += bool(
+                escrow_release(escrow_reference=locked.escrow_reference, user_id=locked.owner_id)
+            )
+    return released

@@ -3,8 +3,9 @@
 import logging
 
 import numpy as np
+from django.utils.translation import gettext
 
-from labeling.models import Item, ItemEmbedding
+from labeling.models import Item, ItemEmbedding, ProjectQuality
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,28 @@ def items_embed(*, project_id: int, limit: int = 100_000) -> int:
     (the project's quality shows why). Items without text get no embedding. Safe to
     run twice at once: a row written by the other run is left as it is.
     """
-    from labeling.quality.encoder import encoder, item_text, model_info
+    from labeling.quality.encoder import EncoderUnavailableError, encoder, item_text, model_info
 
-    model = encoder()
-    sha = model_info().sha256
+    try:
+        model = encoder()
+    except EncoderUnavailableError as exc:
+        ProjectQuality.objects.update_or_create(
+            project_id=project_id,
+            defaults={
+                "prior_used": False,
+                "model_status": gettext(
+                    "the model is unavailable (%(reason)s): scores rest on agreement and gold alone"
+                )
+                % {"reason": exc},
+            },
+        )
+        raise
+    info = model_info()
+    sha = info.sha256
+    quality = ProjectQuality.objects.filter(project_id=project_id).first()
+    # Where the last run stopped, unless the model changed (then everything again).
+    last_id = quality.embedded_through_item if quality and quality.model_sha256 == sha else 0
     done = 0
-    last_id = 0
     while done < limit:
         batch = list(
             Item.objects.filter(project_id=project_id, pk__gt=last_id)
@@ -54,6 +71,16 @@ def items_embed(*, project_id: int, limit: int = 100_000) -> int:
             ignore_conflicts=True,
         )
         done += len(texts)
+    # The model the vectors come from (what refits and scores name), and how far it got.
+    ProjectQuality.objects.update_or_create(
+        project_id=project_id,
+        defaults={
+            "model_name": info.name,
+            "model_version": info.version,
+            "model_sha256": sha,
+            "embedded_through_item": last_id,
+        },
+    )
     if done:
         log.info("embedded %s items of project %s", done, project_id)
     return done

@@ -17,6 +17,7 @@ version moved and drops its result.
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 
 REFIT_GROWTH = 0.1  # refit once answers grew by this share since the last fit...
 REFIT_MIN_NEW = 20  # ... and by at least this many
+REFIT_STALE_SECONDS = 600  # any new answer is fitted within this (the periodic sweep)
 # Gold is in doubt when, without its gold answer, the item's posterior gives the gold
 # label less than this, from at least GOLD_DOUBT_MIN_ANSWERS answers of contributors
 # whose fitted reliability is at least GOLD_DOUBT_RELIABLE.
@@ -72,41 +74,42 @@ def project_refit_if_due(*, project_id: int) -> bool:
 
 
 def projects_refit_sweep() -> int:
-    """Periodic: embed new items and refit every active project whose answers grew since
-    its last fit (their tasks were lost, or the worker was down). Returns how many."""
+    """Periodic: for every active project, enqueue the embedding of items added since the
+    last embedding, and a refit where one is due: the answers grew by a tenth, or any
+    answer is newer than a fit older than REFIT_STALE_SECONDS (their tasks were lost, or
+    the quality worker was down). Returns how many tasks it enqueued."""
     from django.conf import settings
 
-    from labeling.services.quality.embedding import items_embed
+    from labeling.tasks import items_embed_task, project_refit_task
 
+    stale = timezone.now() - timedelta(seconds=REFIT_STALE_SECONDS)
     count = 0
     for project_id in Project.objects.filter(status=Project.Status.ACTIVE).values_list(
         "pk", flat=True
     ):
-        fitted = (
-            ProjectQuality.objects.filter(project_id=project_id)
-            .values_list("answers_fitted", flat=True)
-            .first()
-        ) or 0
+        quality = ProjectQuality.objects.filter(project_id=project_id).first()
+        fitted = quality.answers_fitted if quality else 0
+        through = quality.embedded_through_item if quality else 0
+        if (
+            settings.QUALITY_MODEL_ENABLED
+            and Item.objects.filter(project_id=project_id, pk__gt=through).exists()
+        ):
+            enqueue_on_commit(items_embed_task, project_id)
+            count += 1
         answers = Submission.objects.filter(assignment__project_id=project_id).count()
-        embedded = _embed_quietly(items_embed, project_id) if settings.QUALITY_MODEL_ENABLED else 0
-        if answers != fitted or embedded:
-            count += project_refit(project_id=project_id) is not None
+        grown = answers - fitted >= max(REFIT_MIN_NEW, REFIT_GROWTH * fitted)
+        late = answers != fitted and (quality is None or (quality.fitted_at or stale) <= stale)
+        if grown or late:
+            enqueue_on_commit(project_refit_task, project_id)
+            count += 1
     return count
-
-
-def _embed_quietly(items_embed: Any, project_id: int) -> int:
-    from labeling.quality.encoder import EncoderUnavailableError
-
-    try:
-        return int(items_embed(project_id=project_id))
-    except EncoderUnavailableError:
-        return 0
 
 
 @dataclass(frozen=True)
 class _Data:
     """A project's answers as arrays, with the index maps back to rows."""
 
+    categories: list[str]  # the labels, in the order of the answers' indices
     answers: dawid_skene.Answers
     submission_ids: np.ndarray  # (n,)
     times_ms: np.ndarray  # (n,) float, NaN when unknown
@@ -116,9 +119,8 @@ class _Data:
     gold_labels: np.ndarray
 
 
-def _read(project: Project, categories: list[str]) -> _Data:
+def _read(project: Project) -> _Data:
     task_type = task_type_get(project.task_type)
-    config = project.label_config
     rows = list(
         Submission.objects.filter(
             assignment__project=project, assignment__status=Assignment.Status.SUBMITTED
@@ -128,6 +130,10 @@ def _read(project: Project, categories: list[str]) -> _Data:
             "pk", "assignment__item_id", "assignment__contributor_id", "answer", "time_on_task_ms"
         )
     )
+    # Read after the answers, so that every label and item they use is known: labels
+    # are only ever added, items only ever added.
+    config = Project.objects.values_list("label_config", flat=True).get(pk=project.pk)
+    categories = task_type.categories(config) or []
     items = list(
         Item.objects.filter(project=project)
         .order_by("pk")
@@ -143,6 +149,7 @@ def _read(project: Project, categories: list[str]) -> _Data:
         if is_gold and not flag
     ]
     return _Data(
+        categories=categories,
         answers=dawid_skene.Answers(
             item=np.fromiter((item_index[r[1]] for r in rows), dtype=np.int64, count=n),
             worker=np.fromiter((worker_index[r[2]] for r in rows), dtype=np.int64, count=n),
@@ -246,7 +253,6 @@ def _prior_refit(
     ProjectQuality it sets."""
     from django.conf import settings
 
-    from labeling.quality.encoder import EncoderUnavailableError, encoder_status, model_info
     from labeling.quality.prior import prior_fit
 
     if not settings.QUALITY_MODEL_ENABLED:
@@ -257,31 +263,16 @@ def _prior_refit(
                 "and gold alone"
             ),
         }
-    available, reason = encoder_status()
-    if not available and not quality.model_sha256:
+    if not quality.model_sha256:
+        # No item embedded yet: items_embed records the model it used, or why it could not
+        # load one (model_status). The refit itself never loads the model: it runs in web
+        # processes too (eager Celery), and it needs the vectors, not the encoder.
         return {
             "prior_used": False,
-            "model_status": gettext(
-                "the model is unavailable (%(reason)s): scores rest on agreement and gold alone"
-            )
-            % {"reason": reason},
+            "model_status": quality.model_status
+            or gettext("no item has been embedded yet: no model prior"),
         }
-    try:
-        info = model_info()
-    except EncoderUnavailableError as exc:
-        return {
-            "prior_used": False,
-            "model_status": gettext(
-                "the model is unavailable (%(reason)s): scores rest on agreement and gold alone"
-            )
-            % {"reason": exc},
-        }
-    fields: dict[str, Any] = {
-        "model_name": info.name,
-        "model_version": info.version,
-        "model_sha256": info.sha256,
-    }
-    quality.model_sha256 = info.sha256
+    fields: dict[str, Any] = {}
     vectors = _embeddings(quality, data)
     if not vectors:
         fields.update(
@@ -317,14 +308,30 @@ def _prior_refit(
 def project_refit(*, project_id: int, final: bool = False) -> ProjectQuality | None:
     """Refit the project's quality model and write what follows from it. Returns the
     new fit, or None when the task type is not categorical or a concurrent refit wrote
-    first."""
+    first (a final refit then runs again, on the other's fit, until it writes)."""
+    for _attempt in range(5 if final else 1):
+        result = _project_refit_once(project_id=project_id, final=final)
+        if result is not _LOST:
+            return result if isinstance(result, ProjectQuality) else None
+    return None
+
+
+class _Lost:
+    """A refit's answer when a concurrent refit wrote first."""
+
+
+_LOST = _Lost()
+
+
+def _project_refit_once(*, project_id: int, final: bool) -> ProjectQuality | _Lost | None:
     project = Project.objects.get(pk=project_id)
     categories = task_type_get(project.task_type).categories(project.label_config)
     if categories is None:
         return None
     quality, _ = ProjectQuality.objects.get_or_create(project=project)
     started = time.perf_counter()
-    data = _read(project, categories)
+    data = _read(project)
+    categories = data.categories
     read_seconds = time.perf_counter() - started
     started = time.perf_counter()
     k = len(categories)
@@ -390,7 +397,7 @@ def project_refit(*, project_id: int, final: bool = False) -> ProjectQuality | N
         locked = ProjectQuality.objects.select_for_update(no_key=True).get(pk=quality.pk)
         if locked.fit_version != quality.fit_version:
             log.info("refit of project %s lost to a concurrent one", project.public_id)
-            return None
+            return _LOST
         for name, value in prior_fields.items():
             setattr(locked, name, value)
         locked.fit_version += 1
@@ -538,8 +545,9 @@ def _labels_write(
     answered = np.bincount(data.answers.item, minlength=data.answers.n_items)
     changed = []
     for item in resolved.only("pk", "final_answer", "confidence"):
-        if not answered[index[item.pk]]:
-            continue  # closed without answers: no label to give
+        if item.pk not in index or not answered[index[item.pk]]:
+            # Added after this refit read the project, or closed without answers.
+            continue
         posterior = fit.posteriors[index[item.pk]]
         top = int(posterior.argmax())
         answer = task_type.category_answer(project.label_config, top)
