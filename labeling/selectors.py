@@ -170,6 +170,20 @@ def submission_feedback(*, submission: Submission) -> dict[str, Any] | None:
     return gold_feedback(item=item, project=item.project, answer=submission.answer)
 
 
+def _standing(row: ContributorQuality) -> dict[str, Any]:
+    """A contributor's standing in one project, with the evidence behind it."""
+    return {
+        "reputation": row.reputation,
+        "reliability": row.reliability,
+        "answers": row.answers,
+        "gold_answers": row.gold_answers,
+        "gold_correct": row.gold_correct,
+        "behaviour": row.behaviour,
+        "paused": row.paused_at is not None,
+        "pause_reason": row.pause_reason or None,
+    }
+
+
 def contributor_quality(*, user: User) -> dict[str, Any]:
     """A contributor's quality: overall and per project, with the evidence behind it."""
     rows = list(
@@ -187,18 +201,7 @@ def contributor_quality(*, user: User) -> dict[str, Any]:
         "gold_answers": sum(row.gold_answers for row in rows),
         "gold_correct": sum(row.gold_correct for row in rows),
         "projects": [
-            {
-                "project": row.project.public_id,
-                "title": row.project.title,
-                "reputation": row.reputation,
-                "reliability": row.reliability,
-                "answers": row.answers,
-                "gold_answers": row.gold_answers,
-                "gold_correct": row.gold_correct,
-                "behaviour": row.behaviour,
-                "paused": row.paused_at is not None,
-                "pause_reason": row.pause_reason or None,
-            }
+            {"project": row.project.public_id, "title": row.project.title, **_standing(row)}
             for row in rows
         ],
     }
@@ -265,15 +268,8 @@ def project_quality(*, project: Project) -> dict[str, Any]:
                 "near_account_id": getattr(
                     getattr(row.contributor, "near_account", None), "account_id", None
                 ),
-                "answers": row.answers,
-                "gold_answers": row.gold_answers,
-                "gold_correct": row.gold_correct,
-                "reliability": row.reliability,
-                "reputation": row.reputation,
                 "one_coin": row.one_coin,
-                "behaviour": row.behaviour,
-                "paused": row.paused_at is not None,
-                "pause_reason": row.pause_reason or None,
+                **_standing(row),
             }
             for row in contributors
         ],

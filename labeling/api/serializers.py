@@ -214,18 +214,23 @@ class GoldFlagSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ContributorStandingSerializer(serializers.Serializer):
-    contributor = serializers.CharField()
-    near_account_id = serializers.CharField(allow_null=True)
+class StandingSerializer(serializers.Serializer):
+    """A contributor's standing in one project (labeling.selectors._standing)."""
+
+    reputation = serializers.FloatField(allow_null=True)
+    reliability = serializers.FloatField(allow_null=True)
     answers = serializers.IntegerField()
     gold_answers = serializers.IntegerField()
     gold_correct = serializers.IntegerField()
-    reliability = serializers.FloatField(allow_null=True)
-    reputation = serializers.FloatField(allow_null=True)
-    one_coin = serializers.BooleanField()
     behaviour = serializers.DictField()
     paused = serializers.BooleanField()
     pause_reason = serializers.CharField(allow_null=True)
+
+
+class ContributorStandingSerializer(StandingSerializer):
+    contributor = serializers.CharField()
+    near_account_id = serializers.CharField(allow_null=True)
+    one_coin = serializers.BooleanField()
 
 
 class ProjectQualitySerializer(serializers.Serializer):
@@ -242,17 +247,9 @@ class ProjectQualitySerializer(serializers.Serializer):
     contributors = ContributorStandingSerializer(many=True)
 
 
-class MyProjectQualitySerializer(serializers.Serializer):
+class MyProjectQualitySerializer(StandingSerializer):
     project = serializers.UUIDField()
     title = serializers.CharField()
-    reputation = serializers.FloatField(allow_null=True)
-    reliability = serializers.FloatField(allow_null=True)
-    answers = serializers.IntegerField()
-    gold_answers = serializers.IntegerField()
-    gold_correct = serializers.IntegerField()
-    behaviour = serializers.DictField()
-    paused = serializers.BooleanField()
-    pause_reason = serializers.CharField(allow_null=True)
 
 
 class MyQualitySerializer(serializers.Serializer):

@@ -205,13 +205,18 @@ def assignment_claim_item(*, project: Project, contributor: User, item_id: int) 
             )
             if not item.is_gold and cursor.fetchone()[0] >= project.answers_per_item:
                 raise ItemNotAvailableError(gettext("Every answer slot of this item is taken."))
-        assignment = Assignment.objects.create(
-            project=project,
-            item=item,
-            contributor=contributor,
-            expires_at=now + timedelta(seconds=project.reservation_seconds),
-        )
-        AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
+        return _reserve(project=project, item=item, contributor=contributor, now=now)
+
+
+def _reserve(*, project: Project, item: Item, contributor: User, now: Any) -> Assignment:
+    """The reservation row and its event (inside the claim's transaction)."""
+    assignment = Assignment.objects.create(
+        project=project,
+        item=item,
+        contributor=contributor,
+        expires_at=now + timedelta(seconds=project.reservation_seconds),
+    )
+    AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
     return assignment
 
 
@@ -228,14 +233,7 @@ def _claim_once(*, project: Project, contributor: User) -> Assignment | _AllLock
             item = _item_lock_next(project=project, contributor=contributor, now=now)
         if item is None or isinstance(item, _AllLocked):
             return item
-        assignment = Assignment.objects.create(
-            project=project,
-            item=item,
-            contributor=contributor,
-            expires_at=now + timedelta(seconds=project.reservation_seconds),
-        )
-        AssignmentEvent.objects.create(assignment=assignment, kind=AssignmentEvent.Kind.RESERVED)
-    return assignment
+        return _reserve(project=project, item=item, contributor=contributor, now=now)
 
 
 def _gold_item_if_due(*, project: Project, contributor: User, now: Any) -> Item | None:
