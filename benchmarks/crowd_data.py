@@ -39,8 +39,15 @@ class CrowdSet:
         )
 
 
+# Where the data sits beside a checkout (../shared), and on the development and CI
+# machines, whose checkouts may be made elsewhere (a fresh clone in a temporary folder).
+DEFAULT_DIRS = (ROOT.parent / "shared" / "data" / "crowd", Path("/work/shared/data/crowd"))
+
+
 def crowd_data_dir() -> Path:
-    return Path(os.environ.get(CROWD_DATA_ENV) or ROOT.parent / "shared" / "data" / "crowd")
+    if os.environ.get(CROWD_DATA_ENV):
+        return Path(os.environ[CROWD_DATA_ENV])
+    return next((path for path in DEFAULT_DIRS if path.is_dir()), DEFAULT_DIRS[0])
 
 
 def crowd_data_missing() -> str | None:

@@ -29,14 +29,12 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import csv  # noqa: E402
-import os  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from benchmarks._common import ROOT, bench_env, django_setup, log, table  # noqa: E402
-
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "crowd"
+from benchmarks._common import bench_env, django_setup, log, table  # noqa: E402
+from benchmarks.crowd_data import crowd_data_dir  # noqa: E402
 
 
 def rte_texts(data_dir: Path, limit: int) -> list[str]:
@@ -63,7 +61,7 @@ def main() -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=Path(os.environ.get("NEARLABEL_CROWD_DATA", DEFAULT_DATA)),
+        default=crowd_data_dir(),
         help="the crowd data directory (holds rte/rte.standardized.csv)",
     )
     args = parser.parse_args()

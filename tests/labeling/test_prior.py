@@ -4,19 +4,14 @@ predicting the same from it, a pure function of its inputs and seed."""
 
 import csv
 import json
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from benchmarks.crowd_data import crowd_data_dir
 from labeling.quality.prior import MIN_ITEMS, PROBABILITY_FLOOR, PriorFit, prior_fit
 
-CROWD_DATA = Path(
-    os.environ.get(
-        "NEARLABEL_CROWD_DATA", Path(__file__).resolve().parents[2].parent / "shared/data/crowd"
-    )
-)
+CROWD_DATA = crowd_data_dir()
 DIMENSIONS = 384
 
 
