@@ -22,7 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -566,12 +566,29 @@ def _labels_write(
         confidence = round(float(posterior[top]), 6)
         if answers[top] != final_answer or abs((old_confidence or 0) - confidence) > 1e-4:
             changed.append(Item(pk=pk, final_answer=answers[top], confidence=confidence))
-    Item.objects.bulk_update(changed, ["final_answer", "confidence"], batch_size=1000)
+    _labels_update(changed)
     for item_index, reason in doubts.items():
         Item.objects.filter(pk=data.item_ids[item_index], gold_flag="").update(
             gold_flag=reason[:300]
         )
         log.warning("gold item %s flagged: %s", data.item_ids[item_index], reason)
+
+
+def _labels_update(items: list[Item]) -> None:
+    """One parameterised UPDATE per item, sent as a batch (psycopg pipelines them):
+    bulk_update's CASE over thousands of rows took most of a first refit's time."""
+    if not items:
+        return
+    field = Item._meta.get_field("final_answer")
+    table = connection.ops.quote_name(Item._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET final_answer = %s, confidence = %s WHERE id = %s",  # noqa: S608
+            [
+                (field.get_db_prep_value(item.final_answer, connection), item.confidence, item.pk)
+                for item in items
+            ],
+        )
 
 
 def _final_scores_write(data: _Data, fit: dawid_skene.Fit, item_prior: np.ndarray | None) -> None:
