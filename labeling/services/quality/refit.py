@@ -349,14 +349,12 @@ def _project_refit_once(*, project_id: int, final: bool) -> ProjectQuality | _Lo
         "gold_labels": data.gold_labels,
         "item_prior": _item_prior(quality, data, k),
     }
-    warm = _warm_start(quality, data, categories)
+    # The final fit starts cold: EM settles in a local optimum, and a warm start can
+    # settle in a nearby one that depends on the order answers came in. The labels a
+    # dataset ships with are then a function of its answers alone, which anyone can
+    # recompute from the export.
+    warm = None if final else _warm_start(quality, data, categories)
     fit = dawid_skene.fit(data.answers, init=warm, **fit_kwargs)
-    if final and warm is not None:
-        # EM finds a local optimum, and a warm start can settle in a nearby one: the
-        # final labels come from the better (by likelihood) of it and a cold fit.
-        cold = dawid_skene.fit(data.answers, **fit_kwargs)
-        if cold.log_likelihood > fit.log_likelihood:
-            fit = cold
     if data.gold_index.size:
         # Gold is judged by a fit that does not know it: clamped, a wrong gold answer
         # would teach the fit that the contributors who contradict it are wrong.
