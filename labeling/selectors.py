@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q
+from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.errors import NotFoundError
@@ -208,6 +209,25 @@ def contributor_quality(*, user: User) -> dict[str, Any]:
 
 
 SCORE_BINS = 10
+FIT_LATE_SECONDS = 1800  # a fit this old, with answers since, means refits are not running
+
+
+def _fit_note(quality: Any, *, answers: int, fitted: int) -> str:
+    """In words, whether the scores rest on a current fit."""
+    if answers == 0:
+        return gettext("No answers yet.")
+    if quality is None or not quality.fitted_at:
+        return gettext(
+            "Not fitted yet: answers are judged by agreement, each contributor assumed "
+            "right 70% of the time, until the first refit."
+        )
+    age = (timezone.now() - quality.fitted_at).total_seconds()
+    if answers > fitted and age > FIT_LATE_SECONDS:
+        return gettext(
+            "The last refit is %(minutes)s minutes old and %(new)s answers came since: the "
+            "quality worker may be down. Answers are still judged, on that fit."
+        ) % {"minutes": int(age // 60), "new": answers - fitted}
+    return gettext("Current.")
 
 
 def project_quality(*, project: Project) -> dict[str, Any]:
@@ -240,10 +260,14 @@ def project_quality(*, project: Project) -> dict[str, Any]:
     )
     flagged = Item.objects.filter(project=project, is_gold=True).exclude(gold_flag="")
     prior = (quality.prior or {}) if quality else {}
+    answers = sum(decisions.values())
+    fitted = quality.answers_fitted if quality else 0
     return {
         "fit_version": quality.fit_version if quality else 0,
         "fitted_at": quality.fitted_at if quality else None,
-        "answers_fitted": quality.answers_fitted if quality else 0,
+        "answers_fitted": fitted,
+        "answers_unfitted": max(0, answers - fitted),
+        "fit_note": _fit_note(quality, answers=answers, fitted=fitted),
         "labels": quality.labels if quality else [],
         "class_prior": quality.class_prior if quality else [],
         "fit_stats": quality.fit_stats if quality else {},

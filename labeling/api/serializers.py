@@ -237,6 +237,8 @@ class ProjectQualitySerializer(serializers.Serializer):
     fit_version = serializers.IntegerField()
     fitted_at = serializers.DateTimeField(allow_null=True)
     answers_fitted = serializers.IntegerField()
+    answers_unfitted = serializers.IntegerField()
+    fit_note = serializers.CharField()
     labels = serializers.ListField(child=serializers.CharField())
     class_prior = serializers.ListField(child=serializers.FloatField())
     fit_stats = serializers.DictField()

@@ -487,3 +487,28 @@ def test_labels_are_added_over_the_api_as_strings_only() -> None:
     assert added.json()["label_config"]["labels"] == ["cat", "dog", "bird", "fish"]
     stranger = api_client_for(UserFactory()).post(url, {"labels": ["x"]}, format="json")
     assert stranger.status_code == 404
+
+
+def test_with_the_quality_worker_down_answers_are_still_decided_and_the_project_says_so() -> None:
+    """No refit ever runs (their tasks sit in the quality queue): every answer is still
+    scored and decided on agreement, and the project's quality says what it rests on."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    project = project_with_items(items=4, answers_per_item=2)
+    for _ in range(4):
+        for contributor in (UserFactory(username="down-a"), UserFactory(username="down-b")):
+            _answer(project, contributor, "cat")
+    assert Submission.objects.filter(status="accepted").count() == 8
+    api = api_client_for(project.owner)
+    quality = api.get(f"/api/projects/{project.public_id}/quality").json()
+    assert quality["fit_version"] == 0
+    assert quality["answers_unfitted"] == 8
+    assert "Not fitted yet" in quality["fit_note"]
+    project_refit(project_id=project.pk)
+    ProjectQuality.objects.filter(project=project).update(
+        fitted_at=timezone.now() - timedelta(hours=2), answers_fitted=6
+    )
+    quality = api.get(f"/api/projects/{project.public_id}/quality").json()
+    assert "quality worker may be down" in quality["fit_note"]
