@@ -298,3 +298,46 @@ def project_quality(*, project: Project) -> dict[str, Any]:
             for row in contributors
         ],
     }
+
+
+# What a contributor is shown of a gold answer's score where the project does not
+# reveal gold: nothing that says the item was gold.
+_GOLD_PARTS_HIDDEN = ("method", "gold_match", "gold_flag")
+
+
+def submissions_of_contributor(
+    *, user: User, project_public_id: Any = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The caller's own answers, newest first, with the decision, its reason, and the
+    score with its parts: why an answer was accepted, rejected or is in review. Of a gold
+    item's answer, in a project that does not reveal gold, only the decision."""
+    submissions = (
+        Submission.objects.filter(assignment__contributor=user)
+        .select_related("assignment__item", "assignment__project")
+        .order_by("-pk")
+    )
+    if project_public_id is not None:
+        submissions = submissions.filter(assignment__project__public_id=project_public_id)
+    rows = []
+    for submission in submissions[:limit]:
+        project = submission.assignment.project
+        hidden = submission.assignment.item.is_gold and not project.show_gold_feedback
+        parts = dict(submission.score_parts or {})
+        if hidden:
+            parts = {k: v for k, v in parts.items() if k not in _GOLD_PARTS_HIDDEN}
+        rows.append(
+            {
+                "id": submission.public_id,
+                "project": project.public_id,
+                "project_title": project.title,
+                "item": submission.assignment.item.public_id,
+                "answer": submission.answer,
+                "status": submission.status,
+                "decision_reason": submission.decision_reason or None,
+                "score": None if hidden else submission.score,
+                "score_parts": None if hidden else (parts or None),
+                "created_at": submission.created_at,
+                "decided_at": submission.decided_at,
+            }
+        )
+    return rows

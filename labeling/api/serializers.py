@@ -264,3 +264,17 @@ class MyQualitySerializer(serializers.Serializer):
 
 class MeWithQualitySerializer(MeSerializer):
     quality = MyQualitySerializer()
+
+
+class MySubmissionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    project = serializers.UUIDField()
+    project_title = serializers.CharField()
+    item = serializers.UUIDField()
+    answer = serializers.JSONField()
+    status = serializers.CharField()
+    decision_reason = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+    score_parts = serializers.JSONField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)

@@ -4,6 +4,7 @@ from labeling.api import views
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
+    path("me/submissions", views.MySubmissionsView.as_view(), name="me-submissions"),
     path("projects/", views.ProjectListView.as_view(), name="projects"),
     path("projects/<uuid:project_id>/", views.ProjectDetailView.as_view(), name="project"),
     path(

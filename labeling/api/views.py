@@ -1,5 +1,10 @@
-from drf_spectacular.utils import extend_schema
+import uuid
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -11,6 +16,7 @@ from labeling.api.serializers import (
     GoldSetSerializer,
     LabelsAddSerializer,
     MeWithQualitySerializer,
+    MySubmissionSerializer,
     ProjectCreateSerializer,
     ProjectQualitySerializer,
     ProjectSerializer,
@@ -188,3 +194,28 @@ class MeView(APIView):
         user = request_user(request)
         data = {**me_data(user=user), "quality": selectors.contributor_quality(user=user)}
         return Response(MeWithQualitySerializer(data).data)
+
+
+class MySubmissionsView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "project", OpenApiTypes.UUID, description=_("Only this project's answers.")
+            )
+        ],
+        responses=MySubmissionSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        """The caller's answers, newest first (200 at most): the decision and its reason,
+        and the score with the parts it was made of."""
+        given = request.query_params.get("project")
+        project = None
+        if given is not None:
+            try:
+                project = uuid.UUID(given)
+            except ValueError as exc:
+                raise ValidationError({"project": [_("Must be a project id (a UUID).")]}) from exc
+        rows = selectors.submissions_of_contributor(
+            user=request_user(request), project_public_id=project
+        )
+        return Response(MySubmissionSerializer(rows, many=True).data)

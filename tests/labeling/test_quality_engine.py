@@ -512,3 +512,34 @@ def test_with_the_quality_worker_down_answers_are_still_decided_and_the_project_
     )
     quality = api.get(f"/api/projects/{project.public_id}/quality").json()
     assert "quality worker may be down" in quality["fit_note"]
+
+
+def test_a_contributor_sees_why_each_answer_was_decided_and_nothing_of_hidden_gold() -> None:
+    project = _gold_project(items=8, gold=4)
+    Project.objects.filter(pk=project.pk).update(show_gold_feedback=False)
+    project.refresh_from_db()
+    contributor = UserFactory()
+    answered = 0
+    while assignment_claim_next(project=project, contributor=contributor) is not None:
+        _answer(project, contributor, "bird")
+        answered += 1
+    api = api_client_for(contributor)
+    rows = api.get("/api/me/submissions", {"project": str(project.public_id)}).json()
+    assert len(rows) == answered
+    assert any(row["score"] is None for row in rows)  # some gold among them
+    gold_items = set(
+        Item.objects.filter(project=project, is_gold=True).values_list("public_id", flat=True)
+    )
+    for row in rows:
+        assert row["status"] in {"accepted", "rejected", "review", "pending"}
+        if row["item"] in {str(pk) for pk in gold_items}:
+            assert row["score"] is None
+            assert row["score_parts"] is None  # nothing says it was gold
+        elif row["status"] != "pending":
+            assert set(row["score_parts"]) >= {"agreement", "reliability", "behaviour"}
+    assert "gold" not in json.dumps([r for r in rows if r["score_parts"] is None])
+    other = api_client_for(UserFactory()).get("/api/me/submissions").json()
+    assert other == []
+    bad = api.get("/api/me/submissions", {"project": "not-a-uuid"})
+    assert bad.status_code == 400
+    assert bad.json()["error"]["code"] == "invalid"
