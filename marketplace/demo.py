@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from labeling.models import Project
 from payouts.money import near_to_yocto, yocto_to_near
 from payouts.near.keys import NearKey, key_generate, transfer_sign
 from payouts.near.nep413 import nep413_signed_body
@@ -109,7 +110,11 @@ def project_funded_create(
 ) -> FundedProject:
     """Create, fill, fund (a real deposit on chain) and publish a review-sentiment project."""
     api = api_for(requester)
-    key = key_generate(account_id=f"{requester.username}.localnet".lower())
+    # One chain account per project the requester funds here: the chain keeps the earlier
+    # ones (a restarted `make run`), and their keys were not kept.
+    earlier = Project.objects.filter(owner=requester).count()
+    name = requester.username + (f"-{earlier + 1}" if earlier else "")
+    key = key_generate(account_id=f"{name}.localnet".lower())
     chain_account_fund(key=key, amount=near_to_yocto("100"))
     near_account_prove(api=api, key=key, step="link requester")
     project = expect(

@@ -34,10 +34,13 @@ class Command(BaseCommand):
         localnet_platform_bootstrap(capital=near_to_yocto("1000"))
         password = "demo-" + secrets.token_hex(4)
         requester = user_make("demo-requester", password)
-        if not Project.objects.filter(owner=requester).exists():
+        # A demo with work in it: a new funded project once the last one is completed
+        # (the quality engine completes a project when every item is decided).
+        if not Project.objects.filter(owner=requester).exclude(status="completed").exists():
+            done = Project.objects.filter(owner=requester).count()
             funded = project_funded_create(
                 requester=requester,
-                title="Review sentiment",
+                title="Review sentiment" + (f" ({done + 1})" if done else ""),
                 reward_near="0.05",
                 answers_per_item=3,
             )
