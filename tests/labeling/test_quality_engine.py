@@ -543,3 +543,18 @@ def test_a_contributor_sees_why_each_answer_was_decided_and_nothing_of_hidden_go
     bad = api.get("/api/me/submissions", {"project": "not-a-uuid"})
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid"
+
+
+def test_an_answer_with_a_label_added_meanwhile_is_scored_from_a_stale_project() -> None:
+    """The submit path holds the project as it read it; a label added since, already used
+    by another answer, must not break the posterior of the item."""
+    from labeling.services.quality import item_posterior_now
+
+    project = project_with_items(items=1, answers_per_item=3, min_answers_per_item=1)
+    stale = Project.objects.get(pk=project.pk)
+    project = project_labels_add(project=project, labels=["fish"])
+    _answer(project, UserFactory(), "fish")
+    posterior, answers = item_posterior_now(item=Item.objects.get(project=project), project=stale)
+    assert answers == 1
+    assert posterior.shape == (4,)
+    assert int(posterior.argmax()) == 3

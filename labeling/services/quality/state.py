@@ -82,6 +82,9 @@ def _pad(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def quality_state(*, project: Project) -> QualityState:
+    # The labels as they are now (they are only ever added): an answer stored since the
+    # caller read the project may use one it does not know yet.
+    project.label_config = Project.objects.values_list("label_config", flat=True).get(pk=project.pk)
     categories = task_type_get(project.task_type).categories(project.label_config)
     quality, _ = ProjectQuality.objects.get_or_create(project=project)
     k = len(categories or ())
