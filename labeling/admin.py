@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from labeling.models import (
     Assignment,
@@ -55,6 +56,9 @@ class ProjectQualityAdmin(admin.ModelAdmin):
     list_display = ["project", "fit_version", "fitted_at", "answers_fitted", "prior_used"]
     raw_id_fields = ["project"]
     readonly_fields = [field.name for field in ProjectQuality._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
 
 @admin.register(ContributorQuality)

@@ -274,6 +274,10 @@ class ProjectQuality(models.Model):
     # Items up to this id were looked at by the embedding (those without text included).
     embedded_through_item = models.PositiveBigIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("project quality")
+        verbose_name_plural = _("project quality")
+
     def __str__(self) -> str:
         return f"quality of {self.project_id} v{self.fit_version}"
 
@@ -299,6 +303,8 @@ class ContributorQuality(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = _("contributor standing")
+        verbose_name_plural = _("contributor standings")
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "contributor"], name="contributor_quality_once"
