@@ -75,7 +75,7 @@ test: lint
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
 		$(PY) -m pytest
 	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
-	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres and not slow" -p no:cacheprovider
+	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres and not slow and not browser" -p no:cacheprovider
 
 bench: install
 	$(PY) benchmarks/queue.py

@@ -1,0 +1,94 @@
+"""A real browser for the tests: Debian's chromium driven by Playwright against the live
+server. Every page gets its console errors, uncaught exceptions, dialogs and requests
+that leave the server recorded, and can be checked with axe-core (vendored)."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+ROOT = Path(__file__).resolve().parents[2]
+# Where the tests save screenshots: var/screenshots unless NEARLABEL_SCREENSHOTS says
+# otherwise (`make screenshots` points it at docs/screenshots).
+SCREENSHOTS = Path(os.environ.get("NEARLABEL_SCREENSHOTS") or ROOT / "var" / "screenshots")
+
+
+@dataclass
+class Watched:
+    """What a page did besides rendering: each list should stay empty."""
+
+    console_errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("NEARLABEL_REQUIRE_SERVICES"):
+            pytest.fail("chromium is missing: `apt-get install chromium` (.ci/run does)")
+        pytest.skip("no chromium here (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the test's own database
+    # calls are synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, live_server) -> Iterator[Any]:
+    """A fresh browser context on the live server; page.watched says what went wrong."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
+    watched = Watched()
+
+    def route(route: Any) -> None:
+        if route.request.url.startswith(live_server.url):
+            route.continue_()
+        else:  # nothing may come from a CDN or anywhere else at run time
+            watched.outside_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    new_page = context.new_page()
+    new_page.on(
+        "console", lambda m: watched.console_errors.append(m.text) if m.type == "error" else None
+    )
+    new_page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
+
+    def dialog(opened: Any) -> None:
+        watched.dialogs.append(opened.message)
+        opened.dismiss()
+
+    new_page.on("dialog", dialog)
+    new_page.watched = watched
+    yield new_page
+    context.close()
+
+
+def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
+    """axe-core's violations of at least `impacts` on the page, as readable lines."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]
+
+
+def screenshot(page: Any, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
