@@ -256,7 +256,7 @@ def _load() -> Encoder:
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
 
-    transformers_logging.disable_progress_bar()
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     threads = int(getattr(settings, "QUALITY_TORCH_THREADS", 0) or 0)
     if threads > 0:
         torch.set_num_threads(threads)
@@ -325,7 +325,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dimension ((d,) x (m, d) -> (m,); two vectors -> a 0-d array). Clipped to [-1, 1]."""
     a32 = np.asarray(a, dtype=np.float32)
     b32 = np.asarray(b, dtype=np.float32)
-    return np.clip(a32 @ b32.T, -1.0, 1.0)
+    return np.asarray(np.clip(a32 @ b32.T, -1.0, 1.0))
 
 
 def answers_similarity(texts: Sequence[str]) -> np.ndarray:
@@ -335,7 +335,7 @@ def answers_similarity(texts: Sequence[str]) -> np.ndarray:
     sims = similarity(embeddings, embeddings)
     sims = (sims + sims.T) / 2  # exactly symmetric, whatever the BLAS summation order
     np.fill_diagonal(sims, 1.0)
-    return sims
+    return np.asarray(sims)
 
 
 _WHITESPACE = re.compile(r"\s+")

@@ -76,7 +76,7 @@ class QualityState:
 
 def _pad(values: np.ndarray, k: int) -> np.ndarray:
     if values.size >= k:
-        return values[:k] / values[:k].sum()
+        return np.asarray(values[:k] / values[:k].sum())
     padded = np.concatenate([values, np.full(k - values.size, values.min())])
     return np.asarray(padded / padded.sum())
 
