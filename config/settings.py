@@ -59,6 +59,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here: no CDN
+    "django_htmx",
+    "csp",
     "payouts",
     "labeling",
     "marketplace",
@@ -77,6 +79,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # The Content-Security-Policy of every answer (below): no inline script or style.
+    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "payouts.context_processors.chain",
+                "django.template.context_processors.csrf",
             ],
         },
     },
@@ -149,7 +155,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "/admin/login/"
+# The pages' own sign-in (NEAR, or email and password); the admin keeps its own.
+LOGIN_URL = "/signin/"
+LOGIN_REDIRECT_URL = "/"
 
 # --- API --------------------------------------------------------------------
 REST_FRAMEWORK: dict[str, Any] = {
@@ -365,6 +373,13 @@ NEAR_TX_VALIDITY_BLOCKS = int(os.environ.get("NEAR_TX_VALIDITY_BLOCKS", "86400")
 _history = os.environ.get("NEAR_TX_HISTORY_BLOCKS", "none" if NEAR_IS_LOCALNET else "172800")
 NEAR_TX_HISTORY_BLOCKS = None if _history.strip().lower() in {"", "none"} else int(_history)
 NEAR_EXPLORER_TX_URL = os.environ.get("NEAR_EXPLORER_TX_URL", "")
+# The network wallets sign for ("mainnet", "testnet"; "localnet" for the local chain): the
+# pages' Wallet Selector and in-browser account use it. Guessed from NEAR_RPC_URL.
+NEAR_NETWORK_ID = (
+    "localnet"
+    if NEAR_IS_LOCALNET
+    else os.environ.get("NEAR_NETWORK_ID", "mainnet" if "mainnet" in NEAR_RPC_URL else "testnet")
+)
 # "Sign in with NEAR" (NEP-413): the recipient wallets sign for, i.e. this site's host.
 # A signature for another recipient is refused, so it must be this deployment's own name.
 NEAR_AUTH_RECIPIENT = os.environ.get("NEAR_AUTH_RECIPIENT", "nearlabel.localhost" if DEBUG else "")
@@ -421,6 +436,25 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# Content-Security-Policy (django-csp): scripts and styles from this server only, no
+# inline <script>, no style="" attribute, no eval; pages put data in
+# <script type="application/json"> (json_script) and behaviour in static/js/. The
+# browser's own wallet signs in the page and sends transactions to the NEAR RPC itself,
+# so that origin may be fetched too; nothing else leaves the page.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", NEAR_RPC_URL, *env_list("CSP_CONNECT_SRC")],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 # Error pages, error reports and logs never show a secret, debug or not (config.reporting).
 DEFAULT_EXCEPTION_REPORTER = "config.reporting.RedactingExceptionReporter"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.reporting.CredentialsExceptionReporterFilter"

@@ -1,7 +1,12 @@
 from django.urls import path
 
-from labeling import views
+from labeling.views import contribute, dashboard, requester
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", contribute.home, name="home"),
+    path("work/<uuid:project_id>/", contribute.workbench, name="workbench"),
+    path("me/", contribute.me, name="me"),
+    path("projects/", requester.projects, name="requester-projects"),
+    path("projects/new/", requester.project_new, name="project-new"),
+    path("projects/<uuid:project_id>/", dashboard.project_dashboard, name="project-dashboard"),
 ]
