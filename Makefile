@@ -12,7 +12,7 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # tests ignore it (tests/settings.py); production sets DJANGO_DEBUG=0 (docs/OPERATIONS.md).
 export DJANGO_DEBUG ?= 1
 
-.PHONY: install run demo test lint format migrate localnet worker bench clean
+.PHONY: install run demo test lint format migrate localnet worker bench screenshots clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
@@ -76,6 +76,12 @@ test: lint
 		$(PY) -m pytest
 	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
 	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres and not slow and not browser" -p no:cacheprovider
+
+# The browser tests, saving their screenshots of the main pages into docs/screenshots/
+# (the README shows them). Needs chromium (`apt-get install chromium`).
+screenshots: install
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
+		NEARLABEL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -m browser -q
 
 bench: install
 	$(PY) benchmarks/queue.py

@@ -81,7 +81,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # The Content-Security-Policy of every answer (below): no inline script or style.
-    "csp.middleware.CSPMiddleware",
+    "config.csp.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -448,7 +448,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
-        "connect-src": ["'self'", NEAR_RPC_URL, *env_list("CSP_CONNECT_SRC")],
+        # + NEAR_RPC_URL, added per answer (config.csp).
+        "connect-src": ["'self'", *env_list("CSP_CONNECT_SRC")],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
         "form-action": ["'self'"],
