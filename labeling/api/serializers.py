@@ -40,12 +40,16 @@ class AnswerField(serializers.JSONField):
     """An answer: a JSON object the task type validates (answer_invalid otherwise)."""
 
 
+# A label: refused with text_invalid if it holds NUL (config.validation); the schema says so.
+LABEL_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^\\u0000]*$"}
+
+
 @extend_schema_field(
     {
         "oneOf": [
             {
                 "type": "array",
-                "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                "items": LABEL_SCHEMA,
                 "minItems": 2,
                 "maxItems": 200,
                 "uniqueItems": True,
@@ -55,7 +59,7 @@ class AnswerField(serializers.JSONField):
                 "properties": {
                     "labels": {
                         "type": "array",
-                        "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "items": LABEL_SCHEMA,
                         "minItems": 2,
                         "maxItems": 200,
                         "uniqueItems": True,
