@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import ApplicationError, NotFoundError
-from config.pages import error_fragment, error_message
+from config.pages import error_message
 from config.users import User
 from labeling import selectors
 from labeling.errors import ContributorPausedError, ProjectNotActiveError
@@ -253,19 +253,18 @@ def _workbench_post(request: HttpRequest, project: Project) -> HttpResponse:
                 answer=answer,
                 time_on_task_ms=form.cleaned_data["time_on_task_ms"],
             )
-        except AnswerInvalidError as exc:
-            # The same item stays on screen: say what is wrong next to it.
-            if request.htmx:  # type: ignore[attr-defined]
-                return error_fragment(request, exc)
-            error_message(request, exc)
-            return redirect("workbench", project_id=project.public_id)
         except ApplicationError as exc:
+            # An invalid answer leaves the reservation as it was: the claim below gives
+            # the same item back, with the message beside it.
             errors.append(exc)
         else:
             key = SESSION_KEY % project.public_id
             request.session[key] = int(request.session.get(key, 0)) + 1
             feedback = selectors.submission_feedback(submission=submission)
     if request.htmx:  # type: ignore[attr-defined]
+        # Refusals too answer 200 with the fragment (the error inside it, rendered by
+        # partials/error.html as config.pages.error_fragment does): the fragment shows
+        # what to do next, and a 4xx would not be swapped in (and is a console error).
         return _task_response(request, project, errors=errors, feedback=feedback)
     for error in errors:
         error_message(request, error)

@@ -46,8 +46,12 @@
   }
 
   // --- a new item on screen -------------------------------------------------------------
+  let shownId = null; // the assignment on screen: a refusal shows the same one again
+
   function itemShown(moveFocus) {
-    shownAt = performance.now();
+    const field = document.querySelector("[data-workbench-form] input[name=assignment]");
+    const id = field ? field.value : null;
+    if (id !== shownId) { shownId = id; shownAt = performance.now(); }
     startTimer();
     if (moveFocus) {
       // Keep the keyboard user in place: the new item's heading, announced by readers.

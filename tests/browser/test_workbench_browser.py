@@ -112,6 +112,11 @@ def test_a_contributor_labels_with_the_keyboard_alone(page, live_server, gold_fi
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
 
+    # Enter without a label: the item stays, with the refusal and its code.
+    page.keyboard.press("Enter")
+    expect(page.locator("#task .message-error")).to_contain_text("[answer_invalid]")
+    assert not Submission.objects.exists()
+
     # 1: the first item is gold (answer "bird"); "cat" is wrong and the feedback says so.
     page.keyboard.press("1")
     assert page.locator('input[data-key="1"]').is_checked()
