@@ -4,13 +4,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.errors import NotFoundError
 from config.users import User
 from labeling.models import Assignment, ContributorQuality, Item, Project, Submission
+from payouts.fields import YoctoSum
 from payouts.money import yocto_to_near
 from payouts.selectors import escrow_balance
 
@@ -306,11 +308,12 @@ _GOLD_PARTS_HIDDEN = ("method", "gold_match", "gold_flag")
 
 
 def submissions_of_contributor(
-    *, user: User, project_public_id: Any = None, limit: int = 200
+    *, user: User, project_public_id: Any = None, limit: int = 200, offset: int = 0
 ) -> list[dict[str, Any]]:
     """The caller's own answers, newest first, with the decision, its reason, and the
     score with its parts: why an answer was accepted, rejected or is in review. Of a gold
-    item's answer, in a project that does not reveal gold, only the decision."""
+    item's answer, in a project that does not reveal gold, only the decision. `offset`
+    and `limit` page through them (the /me/ page)."""
     submissions = (
         Submission.objects.filter(assignment__contributor=user)
         .select_related("assignment__item", "assignment__project")
@@ -319,7 +322,7 @@ def submissions_of_contributor(
     if project_public_id is not None:
         submissions = submissions.filter(assignment__project__public_id=project_public_id)
     rows = []
-    for submission in submissions[:limit]:
+    for submission in submissions[offset : offset + limit]:
         project = submission.assignment.project
         hidden = submission.assignment.item.is_gold and not project.show_gold_feedback
         parts = dict(submission.score_parts or {})
@@ -341,3 +344,119 @@ def submissions_of_contributor(
             }
         )
     return rows
+
+
+# --- contributors' pages: open projects, pending work ----------------------------------
+
+# Answers per project the estimated time per answer is the median of: the latest ones
+# (recent work says more about the task as it is now, and the query stays bounded).
+TIME_SAMPLE = 200
+
+
+@dataclass(frozen=True)
+class OpenProject:
+    """An active project as a contributor sees it on the home page."""
+
+    project: Project
+    items_left: int  # ordinary items still collecting answers
+    median_time_ms: float | None  # of recent answers not rejected; None: no timed answer yet
+    reputation: float | None  # the viewer's in this project; None: not rated yet (or anonymous)
+    pause_reason: str | None  # why the viewer is paused from it, or None
+
+    @property
+    def meets_reputation(self) -> bool:
+        """Not paused, and rated at least the project's minimum (or not rated yet:
+        contributors are judged on gold before a low reputation pauses them)."""
+        if self.pause_reason is not None:
+            return False
+        return self.reputation is None or self.reputation >= self.project.min_reputation
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return float(ordered[middle])
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def projects_open(*, user: User | None, limit: int = 50) -> list[OpenProject]:
+    """Active projects, newest first, with the work left, the median time per answer
+    and the viewer's standing in each. Four queries however many projects (three when
+    anonymous): each figure is read for all of them at once."""
+    projects = list(
+        Project.objects.filter(status=Project.Status.ACTIVE).order_by("-published_at", "-pk")[
+            :limit
+        ]
+    )
+    if not projects:
+        return []
+    ids = [project.pk for project in projects]
+    left = dict(
+        Item.objects.filter(project_id__in=ids, status=Item.Status.OPEN, is_gold=False)
+        .values("project_id")
+        .annotate(n=Count("pk"))
+        .values_list("project_id", "n")
+    )
+    recent = (
+        Submission.objects.filter(assignment__project_id__in=ids, time_on_task_ms__isnull=False)
+        .exclude(status=Submission.Status.REJECTED)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("assignment__project_id")], order_by=F("pk").desc()
+            )
+        )
+        .filter(rank__lte=TIME_SAMPLE)
+        .values_list("assignment__project_id", "time_on_task_ms")
+    )
+    times: dict[int, list[int]] = {}
+    for project_id, time_ms in recent:
+        if time_ms is not None:  # filtered out above; for the type checker
+            times.setdefault(project_id, []).append(time_ms)
+    standing: dict[int, tuple[float | None, str | None]] = {}
+    if user is not None:
+        for project_id, reputation, paused_at, reason in ContributorQuality.objects.filter(
+            contributor=user, project_id__in=ids
+        ).values_list("project_id", "reputation", "paused_at", "pause_reason"):
+            standing[project_id] = (reputation, reason if paused_at is not None else None)
+    return [
+        OpenProject(
+            project=project,
+            items_left=left.get(project.pk, 0),
+            median_time_ms=_median(times.get(project.pk, [])),
+            reputation=standing.get(project.pk, (None, None))[0],
+            pause_reason=standing.get(project.pk, (None, None))[1],
+        )
+        for project in projects
+    ]
+
+
+@dataclass(frozen=True)
+class WorkSummary:
+    """A contributor's answers by where they stand, with what they are worth."""
+
+    pending: int  # answers submitted and not decided yet (waiting, or in review)
+    pending_value: int  # yoctoNEAR they would earn if all were accepted
+    accepted: int
+    rejected: int
+
+
+def contributor_work_summary(*, user: User) -> WorkSummary:
+    """Counts of the contributor's answers by decision (one query)."""
+    waiting = [Submission.Status.PENDING, Submission.Status.REVIEW]
+    row = Submission.objects.filter(assignment__contributor=user).aggregate(
+        pending=Count("pk", filter=Q(status__in=waiting)),
+        pending_value=YoctoSum(
+            "assignment__project__reward_per_answer", filter=Q(status__in=waiting)
+        ),
+        accepted=Count("pk", filter=Q(status=Submission.Status.ACCEPTED)),
+        rejected=Count("pk", filter=Q(status=Submission.Status.REJECTED)),
+    )
+    return WorkSummary(
+        pending=row["pending"],
+        pending_value=row["pending_value"],
+        accepted=row["accepted"],
+        rejected=row["rejected"],
+    )

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -77,3 +78,11 @@ def ledger_trial_balance() -> dict[str, int]:
 def deposit_of_idempotency_key(*, user: User, key: str) -> Deposit | None:
     """The deposit the user's earlier request with this Idempotency-Key made, if any."""
     return Deposit.objects.filter(created_by=user, idempotency_key=key).first() if key else None
+
+
+def payout_explorer_url(*, tx_hash: str | None) -> str | None:
+    """The block explorer's page of a payout's transaction; None without a hash or an
+    explorer (the local chain has none)."""
+    if not tx_hash or not settings.NEAR_EXPLORER_TX_URL:
+        return None
+    return str(settings.NEAR_EXPLORER_TX_URL).rstrip("/") + "/" + tx_hash
