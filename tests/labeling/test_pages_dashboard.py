@@ -226,6 +226,8 @@ def test_publishing_and_closing_from_the_page(client) -> None:
     url = reverse("project-status", kwargs={"project_id": project.public_id})
     page = client.get(_page(project)).content.decode()
     assert 'name="action" value="publish"' in page
+    assert "Nobody has answered yet." in page  # an empty project's page renders
+    assert "No answered item has a final label yet." in page
     # The set-up steps, where their pages exist (the requester's pages add them).
     for name in ("project-upload", "project-fund"):
         try:
