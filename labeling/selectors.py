@@ -1,17 +1,20 @@
 """Reads of the labeling app, with who-may-see-what enforced here."""
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Avg, Count, F, Q, Value, Window
+from django.db.models.functions import Floor, Least, RowNumber, TruncDay, TruncHour
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from config.errors import NotFoundError
 from config.users import User
 from labeling.models import Assignment, ContributorQuality, Item, Project, Submission
+from labeling.task_types import task_type_get
 from payouts.fields import YoctoSum
 from payouts.money import yocto_to_near
 from payouts.selectors import escrow_balance
@@ -239,16 +242,18 @@ def project_quality(*, project: Project) -> dict[str, Any]:
     from labeling.models import ProjectQuality
 
     quality = ProjectQuality.objects.filter(project=project).first()
-    scores = [
-        score
-        for score in Submission.objects.filter(
-            assignment__project=project, score__isnull=False
-        ).values_list("score", flat=True)
-        if score is not None
-    ]
+    # Binned by the database (a score of 1.0 in the last bin): a project's answers can be
+    # many more than its page should carry into Python.
+    bins = (
+        Submission.objects.filter(assignment__project=project, score__isnull=False)
+        .annotate(bin=Least(Floor(F("score") * SCORE_BINS), Value(SCORE_BINS - 1.0)))
+        .values("bin")
+        .annotate(n=Count("pk"))
+        .values_list("bin", "n")
+    )
     histogram = [0] * SCORE_BINS
-    for score in scores:
-        histogram[min(int(score * SCORE_BINS), SCORE_BINS - 1)] += 1
+    for score_bin, n in bins:
+        histogram[max(0, int(score_bin))] += n
     decisions = dict(
         Submission.objects.filter(assignment__project=project)
         .values("status")
@@ -460,3 +465,296 @@ def contributor_work_summary(*, user: User) -> WorkSummary:
         accepted=row["accepted"],
         rejected=row["rejected"],
     )
+
+
+# --- The project page (dashboard) ---------------------------------------------------------
+# Every figure and chart is aggregated by the database (COUNT ... GROUP BY); Python only
+# walks the grouped rows (a bucket, a label pair, a contributor), never every answer.
+
+SERIES_HOURLY_UP_TO = timedelta(hours=72)  # a longer span is charted by day
+SERIES_MAX_DAYS = 366  # days charted at most; earlier ones are folded into the first
+ANSWERS_WINDOW = timedelta(hours=48)  # answers per hour: the project's last 48 hours
+LEADERBOARD_SIZE = 50
+CONFUSION_SHADES = 6  # CSS classes shade-0 .. shade-5 of the matrix's cells
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    unit: str  # "hour" or "day"
+    starts: list[datetime]  # the start of each bucket, aware, oldest first
+    values: list[int]
+
+
+def _project_span(project: Project, now: datetime) -> tuple[datetime, datetime]:
+    """From publication (creation for a draft) to completion, or now while it runs."""
+    start = project.published_at or project.created_at
+    end = project.completed_at or now
+    return start, max(start, end)
+
+
+def _bucket_floor(moment: datetime, unit: str) -> datetime:
+    local = timezone.localtime(moment)
+    if unit == "day":
+        return local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return local.replace(minute=0, second=0, microsecond=0)
+
+
+def _buckets(start: datetime, end: datetime, unit: str) -> list[datetime]:
+    """Bucket starts from start's bucket to end's, in the current time zone. Steps are
+    taken in UTC and floored again, so a daylight-saving change cannot skip or repeat one."""
+    step = timedelta(days=1) if unit == "day" else timedelta(hours=1)
+    first, last = _bucket_floor(start, unit), _bucket_floor(end, unit)
+    starts = [first]
+    while starts[-1] < last:
+        following = _bucket_floor(starts[-1] + step + step / 2, unit)
+        starts.append(following if following > starts[-1] else starts[-1] + step)
+    return starts
+
+
+def _series(
+    rows: Iterable[tuple[datetime, int]], starts: list[datetime], unit: str, *, cumulative: bool
+) -> TimeSeries:
+    """Grouped (bucket, count) rows placed on `starts`: a row before the first bucket
+    counts in the first (cumulative: as its base), one after the last in the last."""
+    counts = [0] * len(starts)
+    index = {start: i for i, start in enumerate(starts)}
+    for bucket, n in rows:
+        if bucket in index:
+            counts[index[bucket]] += n
+        elif bucket < starts[0]:
+            counts[0] += n
+        else:
+            counts[-1] += n
+    if cumulative:
+        total = 0
+        for i, n in enumerate(counts):
+            total += n
+            counts[i] = total
+    return TimeSeries(unit=unit, starts=starts, values=counts)
+
+
+def project_decided_series(*, project: Project, now: datetime | None = None) -> TimeSeries:
+    """Items decided so far (cumulative) over the project's life: by hour over up to
+    three days, by day beyond (the last SERIES_MAX_DAYS days)."""
+    start, end = _project_span(project, now or timezone.now())
+    unit = "hour" if end - start <= SERIES_HOURLY_UP_TO else "day"
+    start = max(start, end - timedelta(days=SERIES_MAX_DAYS - 1))
+    trunc = TruncDay if unit == "day" else TruncHour
+    rows = (
+        Item.objects.filter(
+            project=project,
+            is_gold=False,
+            status=Item.Status.RESOLVED,
+            resolved_at__isnull=False,
+        )
+        .annotate(bucket=trunc("resolved_at"))
+        .values("bucket")
+        .annotate(n=Count("pk"))
+        .values_list("bucket", "n")
+    )
+    return _series(rows, _buckets(start, end, unit), unit, cumulative=True)
+
+
+def project_answers_series(*, project: Project, now: datetime | None = None) -> TimeSeries:
+    """Answers received per hour over the project's last 48 hours (its whole life if
+    shorter; a completed project's last 48 hours before it completed)."""
+    start, end = _project_span(project, now or timezone.now())
+    start = max(start, end - ANSWERS_WINDOW)
+    starts = _buckets(start, end, "hour")
+    rows = (
+        Submission.objects.filter(
+            assignment__project=project, created_at__gte=starts[0], created_at__lte=end
+        )
+        .annotate(bucket=TruncHour("created_at"))
+        .values("bucket")
+        .annotate(n=Count("pk"))
+        .values_list("bucket", "n")
+    )
+    return _series(rows, starts, "hour", cumulative=False)
+
+
+@dataclass(frozen=True)
+class ConfusionCell:
+    count: int
+    percent: float  # of the row, 0..100
+    shade: int  # 0 (none) .. CONFUSION_SHADES - 1 (the whole row)
+    diagonal: bool  # the answer is the item's final label
+
+
+@dataclass(frozen=True)
+class ConfusionRow:
+    label: str  # the items' final label
+    total: int  # answers to those items
+    cells: list[ConfusionCell]  # by the answer's label, in the labels' order
+
+    @property
+    def agreement(self) -> float | None:
+        """Percent of the answers that gave the final label."""
+        agreeing = next((cell.count for cell in self.cells if cell.diagonal), 0)
+        return 100 * agreeing / self.total if self.total else None
+
+
+@dataclass(frozen=True)
+class Confusion:
+    labels: list[str]
+    rows: list[ConfusionRow]
+
+    @property
+    def total(self) -> int:
+        return sum(row.total for row in self.rows)
+
+    @property
+    def agreement(self) -> float | None:
+        agreeing = sum(cell.count for row in self.rows for cell in row.cells if cell.diagonal)
+        return 100 * agreeing / self.total if self.total else None
+
+
+def _shade(count: int, total: int) -> int:
+    if not count or not total:
+        return 0
+    return min(CONFUSION_SHADES - 1, 1 + int(count / total * (CONFUSION_SHADES - 1)))
+
+
+def project_confusion(*, project: Project) -> Confusion | None:
+    """Agreement per label: answers counted by their item's final label (rows; gold
+    items' is their gold answer) and the label the contributor gave (columns). Items
+    without a final label are left out. None for a task type without labels."""
+    task_type = task_type_get(project.task_type)
+    labels = task_type.categories(project.label_config)
+    if labels is None:
+        return None
+    k = len(labels)
+    counts = [[0] * k for _ in range(k)]
+    pairs = (
+        Submission.objects.filter(
+            assignment__project=project, assignment__item__final_answer__isnull=False
+        )
+        .values("assignment__item__final_answer", "answer")
+        .annotate(n=Count("pk"))
+        .values_list("assignment__item__final_answer", "answer", "n")
+    )
+    for final, answer, n in pairs:
+        try:
+            row = task_type.answer_category(project.label_config, final)
+            column = task_type.answer_category(project.label_config, answer)
+        except (KeyError, TypeError, ValueError):
+            continue  # not an answer of this config (a hand-edited row): nothing to count
+        counts[row][column] += n
+    rows = []
+    for i, label in enumerate(labels):
+        total = sum(counts[i])
+        rows.append(
+            ConfusionRow(
+                label=label,
+                total=total,
+                cells=[
+                    ConfusionCell(
+                        count=n,
+                        percent=100 * n / total if total else 0.0,
+                        shade=_shade(n, total),
+                        diagonal=i == j,
+                    )
+                    for j, n in enumerate(counts[i])
+                ],
+            )
+        )
+    return Confusion(labels=labels, rows=rows)
+
+
+def project_leaderboard(
+    *, project: Project, standings: list[dict[str, Any]], limit: int = LEADERBOARD_SIZE
+) -> list[dict[str, Any]]:
+    """The project's contributors, best reputation first (those the engine has not rated
+    yet after them, by answers): answers, accepted share of the decided ones, gold
+    accuracy, reliability and reputation. `standings`: project_quality's contributors."""
+    by_username = {row["contributor"]: row for row in standings}
+    counts = (
+        Submission.objects.filter(assignment__project=project)
+        .values("assignment__contributor__username")
+        .annotate(
+            answers=Count("pk"),
+            accepted=Count("pk", filter=Q(status=Submission.Status.ACCEPTED)),
+            rejected=Count("pk", filter=Q(status=Submission.Status.REJECTED)),
+            review=Count("pk", filter=Q(status=Submission.Status.REVIEW)),
+        )
+        .values_list(
+            "assignment__contributor__username", "answers", "accepted", "rejected", "review"
+        )
+    )
+    board = []
+    for username, answers, accepted, rejected, review in counts:
+        standing = by_username.get(username, {})
+        gold_answers = standing.get("gold_answers") or 0
+        decided = accepted + rejected
+        board.append(
+            {
+                "contributor": username,
+                "near_account_id": standing.get("near_account_id"),
+                "answers": answers,
+                "accepted": accepted,
+                "rejected": rejected,
+                "review": review,
+                "accepted_share": accepted / decided if decided else None,
+                "gold_answers": gold_answers,
+                "gold_correct": standing.get("gold_correct") or 0,
+                "gold_accuracy": (standing.get("gold_correct") or 0) / gold_answers
+                if gold_answers
+                else None,
+                "reliability": standing.get("reliability"),
+                "reputation": standing.get("reputation"),
+                "paused": bool(standing.get("paused")),
+            }
+        )
+    board.sort(
+        key=lambda row: (
+            row["reputation"] is None,
+            -(row["reputation"] or 0),
+            -row["answers"],
+            row["contributor"],
+        )
+    )
+    return board[:limit]
+
+
+def project_figures(*, project: Project) -> dict[str, Any]:
+    """The figures at the top of the project page (polled while it runs): items and
+    answers, escrow left and spent (yoctoNEAR), contributors and the mean score.
+
+    Two aggregates and the escrow's balance: project_progress's counts and more, without
+    its reservations count, in one pass over the answers (the page is polled, and the
+    answers can be many). What the escrow still needs (project_funding: two more passes)
+    only where it can stop the project: in a draft or a paused one."""
+    items = Item.objects.filter(project=project).aggregate(
+        total=Count("pk", filter=Q(is_gold=False)),
+        resolved=Count("pk", filter=Q(status=Item.Status.RESOLVED)),
+    )
+    submissions = Submission.objects.filter(assignment__project=project).aggregate(
+        total=Count("pk"),
+        accepted=Count("pk", filter=Q(status=Submission.Status.ACCEPTED)),
+        review=Count("pk", filter=Q(status=Submission.Status.REVIEW)),
+        contributors=Count("assignment__contributor", distinct=True),
+        mean_score=Avg("score"),
+    )
+    escrow = escrow_balance(reference=project.escrow_reference)
+    shortfall = 0
+    if project.status in (Project.Status.DRAFT, Project.Status.PAUSED):
+        shortfall = project_funding(project=project).shortfall
+    return {
+        "items_total": items["total"],
+        "items_resolved": items["resolved"],
+        "answers_submitted": submissions["total"],
+        "answers_accepted": submissions["accepted"],
+        "answers_in_review": submissions["review"],
+        "contributors": submissions["contributors"],
+        "mean_score": submissions["mean_score"],
+        "escrow_left": escrow,  # yoctoNEAR
+        # Each accepted answer took its reward and the fee from the escrow (yoctoNEAR).
+        "escrow_spent": submissions["accepted"] * project.cost_per_answer,
+        "escrow_shortfall": shortfall,  # yoctoNEAR
+    }
+
+
+def submissions_in_review_count(*, project: Project) -> int:
+    return Submission.objects.filter(
+        assignment__project=project, status=Submission.Status.REVIEW
+    ).count()

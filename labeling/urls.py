@@ -11,4 +11,25 @@ urlpatterns = [
     path("projects/", requester.projects, name="requester-projects"),
     path("projects/new/", requester.project_new, name="project-new"),
     path("projects/<uuid:project_id>/", dashboard.project_dashboard, name="project-dashboard"),
+    path(
+        "projects/<uuid:project_id>/figures/",
+        dashboard.project_figures,
+        name="project-dashboard-figures",
+    ),
+    path(
+        "projects/<uuid:project_id>/status/",
+        dashboard.project_status_change,
+        name="project-status",
+    ),
+    path("projects/<uuid:project_id>/review/", dashboard.project_review, name="project-review"),
+    path(
+        "projects/<uuid:project_id>/review/<uuid:submission_id>/accept/",
+        dashboard.review_accept,
+        name="project-review-accept",
+    ),
+    path(
+        "projects/<uuid:project_id>/review/<uuid:submission_id>/reject/",
+        dashboard.review_reject,
+        name="project-review-reject",
+    ),
 ]
