@@ -23,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 from django_htmx.middleware import HtmxDetails
 
 from config.errors import ApplicationError
@@ -316,15 +317,26 @@ def project_deposits_check(request: HtmxHttpRequest, project_id: uuid.UUID) -> H
     periodic job runs): credited once final, failed if they failed. The fund page polls
     this while one is pending; without JavaScript its button posts here."""
     project = owned_project(request, project_id)
-    unreachable = False
+    unreachable = decided = False
     for deposit in project_deposits(project=project):
         if deposit.status != Deposit.Status.PENDING:
             continue
         try:
-            deposit_recheck(deposit_id=deposit.pk)
+            deposit = deposit_recheck(deposit_id=deposit.pk)
         except ChainUnavailableError:
             unreachable = True  # still pending; the next look asks again
+            continue
+        if deposit.status == Deposit.Status.CREDITED:
+            decided = True
+            messages.success(request, _deposit_message(deposit, created=True))
+        elif deposit.status == Deposit.Status.FAILED:
+            decided = True
+            messages.error(request, f"{deposit.failure_reason} [deposit_failed]")
     if request.htmx:
+        if decided:
+            # What the page offers depends on the escrow (what to send, publishing): it
+            # is drawn again whole, with the news on top.
+            return HttpResponseClientRefresh()
         context = {**_funding_context(project), "unreachable": unreachable}
         return render(request, "marketplace/_funding_state.html", context)
     if unreachable:

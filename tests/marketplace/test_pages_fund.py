@@ -196,12 +196,21 @@ def test_a_pending_deposit_is_polled_until_credited(chain, signed_in, project, w
     assert 'hx-trigger="every 3s"' in fragment
     assert "<html" not in fragment
     chain.client.sandbox("sandbox_fast_forward", {"delta_height": 2})
-    fragment = text(signed_in.post(check, HTTP_HX_REQUEST="true"))
+    # Final now: credited, and the page is drawn again whole (what to send has changed).
+    answer = signed_in.post(check, HTTP_HX_REQUEST="true")
+    assert answer["HX-Refresh"] == "true"
     assert Deposit.objects.get().status == "credited"
-    assert "hx-trigger" not in fragment  # polling stops
+    page = text(signed_in.get(fund_url(project)))
+    assert "0.66 NEAR credited to the project." in page
+    assert "hx-trigger" not in page  # polling stops
+    assert 'data-deposit-status="credited"' in page
+    assert 'id="escrow-balance">0.66 NEAR<' in page
+    assert "Funded" in page
+    assert "data-near-send" not in page
+    # Asked again, nothing is pending: the state alone, nothing credited twice.
+    fragment = text(signed_in.post(check, HTTP_HX_REQUEST="true"))
     assert 'data-deposit-status="credited"' in fragment
-    assert 'id="escrow-balance">0.66 NEAR<' in fragment
-    assert "Funded" in fragment
+    assert escrow_balance(reference=project.escrow_reference) == REQUIRED
 
 
 def test_check_again_without_javascript_redirects_back(chain, signed_in, project) -> None:
