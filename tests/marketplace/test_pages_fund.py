@@ -263,3 +263,45 @@ def test_a_refusal_never_redirects_off_site(signed_in, project) -> None:
 
 def test_publish_is_post_only(signed_in, project) -> None:
     assert signed_in.get(f"/projects/{project.public_id}/publish/").status_code == 405
+
+
+# --- The development faucet (another part's view, found by its URL name) ---------------
+
+
+def _faucet(request):  # stands in for the real view, which another part of the project writes
+    from django.http import HttpResponse
+
+    return HttpResponse(status=204)
+
+
+def _urls_with_a_faucet():
+    from django.urls import path
+
+    from config.urls import urlpatterns
+
+    return [*urlpatterns, path("dev/faucet-stand-in/", _faucet, name="dev-faucet")]
+
+
+urlpatterns = _urls_with_a_faucet()
+
+
+@pytest.mark.urls(__name__)
+def test_on_the_local_chain_the_faucet_button_posts_back_here(signed_in, project, settings):
+    from django.urls import reverse
+
+    settings.NEAR_IS_LOCALNET = True
+    page = signed_in.get(fund_url(project)).content.decode()
+    faucet = r'<form method="post" action="([^"]+)" class="faucet">(.*?)</form>'
+    form = re.search(faucet, page, re.S)
+    assert form.group(1) == reverse("dev-faucet")
+    assert f'name="next" value="{fund_url(project)}"' in form.group(2)
+    assert "csrfmiddlewaretoken" in form.group(2)
+    settings.NEAR_IS_LOCALNET = False
+    assert 'class="faucet"' not in signed_in.get(fund_url(project)).content.decode()
+
+
+def test_without_items_the_page_asks_for_them_first(signed_in, requester) -> None:
+    empty = ProjectFactory(owner=requester, status="draft")
+    page = signed_in.get(fund_url(empty)).content.decode()
+    assert f'<a href="/projects/{empty.public_id}/items/">Add items first</a>' in page
+    assert "data-near-send" not in page
