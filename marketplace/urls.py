@@ -1,3 +1,24 @@
-from django.urls import URLPattern, path  # noqa: F401 -- the requester pages add theirs
+"""The requester's set-up pages (a project's items, its funding, publishing) and the
+wizard's preview. labeling/urls.py holds the page map every helper shares; the routes
+of these steps live here, beside their views."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import path
+
+from labeling.views import requester
+from marketplace import views
+
+urlpatterns = [
+    path(
+        "projects/preview-instructions/",
+        requester.instructions_preview,
+        name="project-instructions-preview",
+    ),
+    path("projects/<uuid:project_id>/items/", views.project_upload, name="project-upload"),
+    path("projects/<uuid:project_id>/fund/", views.project_fund, name="project-fund"),
+    path(
+        "projects/<uuid:project_id>/fund/deposits/",
+        views.project_deposits_check,
+        name="project-deposits-check",
+    ),
+    path("projects/<uuid:project_id>/publish/", views.project_publish, name="project-publish"),
+]

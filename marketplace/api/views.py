@@ -102,8 +102,9 @@ class ItemImportView(APIView):
         responses={201: ImportResultSerializer},
         description="A JSON list of items (a body of at most IMPORT_MAX_JSON_BYTES, 16 MiB "
         "by default), or a `file` upload (.json, .jsonl, .csv; at most IMPORT_MAX_FILE_BYTES, "
-        "64 MiB by default); at most 100,000 items either way. All or nothing: a bad row "
-        "answers 400 `import_invalid` with its line number and reason; too big, 413 "
+        "64 MiB by default); at most 100,000 items either way. All or nothing: bad rows "
+        "answer 400 `import_invalid` with the first one's line number and reason, and "
+        "up to 50 of them in `details.errors` ({line, reason}); too big, 413 "
         "(`request_too_large`, `import_too_large`).",
     )
     def post(self, request: Request, project_id: str) -> Response:

@@ -1,5 +1,11 @@
 """Importing items: a JSON list, a JSON or JSONL file or a CSV file, all or nothing.
 
+A bad record does not stop the reading: the formats' readers yield it as its
+ImportInvalidError, and the import reports up to MAX_REPORTED_ERRORS of them at once
+(each with its line and reason), so a requester fixes a file in one go. What the rest of
+a file cannot be read past (not UTF-8, a header that names no columns, broken CSV
+quoting, a JSON document that does not parse) is raised and ends the reading there.
+
 Every format yields `Row`s through `_row_from_object`, the one validator of an item
 whatever its format: its data must be a JSON object that PostgreSQL can store and the
 API can render again (config.validation: no NUL or unpaired surrogate in any text or
@@ -12,13 +18,13 @@ import dataclasses
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from config.enqueue import enqueue_on_commit
 from config.errors import ApplicationError
@@ -39,6 +45,8 @@ MAX_EXTERNAL_ID = 200
 MAX_ITEM_BYTES = 256 * 1024
 # Levels of nesting in an item's data ({"text": "a"} is 1), the same in every format.
 MAX_ITEM_DEPTH = 32
+# Bad records named in one refusal; past them the file is not read further.
+MAX_REPORTED_ERRORS = 50
 
 
 @dataclass(frozen=True)
@@ -103,11 +111,23 @@ def _row_from_object(line: int, obj: Any) -> Row:
     return Row(line=line, external_id=external_id, data=data, gold=gold)
 
 
-def rows_from_json(payload: Any) -> Iterator[Row]:
+# What a format's reader yields: a good row, or the error of a bad record (yielded, not
+# raised: the records after it are still read).
+RowOrError = Row | ImportInvalidError
+
+
+def _row_or_error(line: int, obj: Any) -> RowOrError:
+    try:
+        return _row_from_object(line, obj)
+    except ImportInvalidError as exc:
+        return exc
+
+
+def rows_from_json(payload: Any) -> Iterator[RowOrError]:
     if not isinstance(payload, list):
         raise _bad(1, gettext("the body must be a JSON list of items"))
     for index, obj in enumerate(payload, start=1):
-        yield _row_from_object(index, obj)
+        yield _row_or_error(index, obj)
 
 
 def _decode(content: bytes, *, line_offset: int = 0) -> str:
@@ -129,7 +149,7 @@ def _line_parse(line: int, content: bytes | str) -> Any:
         raise _bad(where, exc.message, problem=exc.code) from exc
 
 
-def rows_from_jsonl(content: bytes) -> Iterator[Row]:
+def rows_from_jsonl(content: bytes) -> Iterator[RowOrError]:
     """One JSON object per line. Lines end at "\n" only (and a "\r" before it is
     dropped): U+2028, U+2029, "\x1c" and the like, which str.splitlines() would also
     split at, are text inside a JSON string, not line ends."""
@@ -139,11 +159,14 @@ def rows_from_jsonl(content: bytes) -> Iterator[Row]:
         raw = raw.removesuffix(b"\r")
         if not raw.strip():
             continue
-        text = _decode(raw, line_offset=number - 1)
-        yield _row_from_object(number, _line_parse(number, text))
+        try:  # each line stands alone: a bad one does not stop the reading
+            text = _decode(raw, line_offset=number - 1)
+            yield _row_from_object(number, _line_parse(number, text))
+        except ImportInvalidError as exc:
+            yield exc
 
 
-def rows_from_csv(content: bytes) -> Iterator[Row]:
+def rows_from_csv(content: bytes) -> Iterator[RowOrError]:
     """A header naming every column, then one item per record; `external_id` is a column
     like the others. An error names the line where its record starts, even when a quoted
     value spans several lines."""
@@ -167,16 +190,17 @@ def rows_from_csv(content: bytes) -> Iterator[Row]:
             header = record
             continue
         if len(record) != len(header):
-            raise _bad(start, gettext("expected %(count)s columns") % {"count": len(header)})
+            yield _bad(start, gettext("expected %(count)s columns") % {"count": len(header)})
+            continue
         data = dict(zip(header, record, strict=True))
         external_id = data.pop("external_id", "") or ""
         gold = data.pop("gold", "") or None
-        yield _row_from_object(start, {"external_id": external_id, "data": data, "gold": gold})
+        yield _row_or_error(start, {"external_id": external_id, "data": data, "gold": gold})
     if header is None:
         raise _bad(1, gettext("the first line must name every column"))
 
 
-def rows_from_upload(*, name: str, content: bytes) -> Iterator[Row]:
+def rows_from_upload(*, name: str, content: bytes) -> Iterator[RowOrError]:
     lowered = name.lower()
     if lowered.endswith((".jsonl", ".ndjson")):
         return rows_from_jsonl(content)
@@ -189,39 +213,66 @@ def rows_from_upload(*, name: str, content: bytes) -> Iterator[Row]:
     )
 
 
-def items_import(*, project: Project, rows: Iterator[Row]) -> int:
+def items_import(*, project: Project, rows: Iterable[RowOrError]) -> int:
     """Add the rows as items of the project, all or nothing. Returns how many.
 
-    The first bad row stops the import with its line and reason (import_invalid); more
-    than MAX_ITEMS_PER_IMPORT rows is import_too_large (413); nothing is stored then.
-    External ids must be unique within the project. Into an active project, the whole
-    import is refused (project_not_funded) unless the escrow covers every answer slot
-    the new items add.
+    Bad rows refuse the whole import (import_invalid): the error's message and
+    `extra` ("line", "reason") are the first bad row's, and extra["errors"] lists up
+    to MAX_REPORTED_ERRORS of them in line order (each {"line", "reason", ...}), with
+    extra["more_errors"] true when the reading stopped there. More than
+    MAX_ITEMS_PER_IMPORT rows is import_too_large (413). Nothing is stored on a
+    refusal, so the same call can be made again with the file fixed. External ids must
+    be unique within the project. Into an active project, the whole import is refused
+    (project_not_funded) unless the escrow covers every answer slot the new items add.
     """
     if project.status == Project.Status.COMPLETED:
         raise ProjectStateError("A completed project takes no more items.")
     collected: list[Row] = []
+    errors: list[ImportInvalidError] = []
     seen: dict[str, int] = {}
-    for row in rows:
-        if len(collected) >= MAX_ITEMS_PER_IMPORT:
-            raise ImportTooLargeError(
-                gettext(
-                    "At most %(limit)s items per import (line %(line)s is one too many); "
-                    "split the upload."
+    more_errors = False
+    try:
+        for row in rows:
+            if len(errors) >= MAX_REPORTED_ERRORS:
+                more_errors = True
+                break
+            if isinstance(row, ImportInvalidError):
+                errors.append(row)
+                continue
+            if len(collected) >= MAX_ITEMS_PER_IMPORT:
+                raise ImportTooLargeError(
+                    gettext(
+                        "At most %(limit)s items per import (line %(line)s is one too many); "
+                        "split the upload."
+                    )
+                    % {"limit": MAX_ITEMS_PER_IMPORT, "line": row.line},
+                    extra={"line": row.line, "limit": MAX_ITEMS_PER_IMPORT},
                 )
-                % {"limit": MAX_ITEMS_PER_IMPORT, "line": row.line},
-                extra={"line": row.line, "limit": MAX_ITEMS_PER_IMPORT},
-            )
-        if row.external_id:
-            if row.external_id in seen:
-                raise _bad(
-                    row.line,
-                    f"external_id {row.external_id!r} repeats line {seen[row.external_id]}",
-                )
-            seen[row.external_id] = row.line
-        if row.gold is not None:
-            row = dataclasses.replace(row, gold=_gold_answer(project, row))
-        collected.append(row)
+            if row.external_id:
+                if row.external_id in seen:
+                    errors.append(
+                        _bad(
+                            row.line,
+                            gettext("external_id %(id)s repeats line %(line)s")
+                            % {"id": repr(row.external_id), "line": seen[row.external_id]},
+                        )
+                    )
+                    continue
+                seen[row.external_id] = row.line
+            if row.gold is not None:
+                try:
+                    row = dataclasses.replace(row, gold=_gold_answer(project, row))
+                except ImportInvalidError as exc:
+                    errors.append(exc)
+                    continue
+            collected.append(row)
+    except ImportInvalidError as exc:
+        if exc.code != ImportInvalidError.code:
+            raise
+        # What the rest of the file cannot be read past: the last error of the list.
+        errors.append(exc)
+    if errors:
+        raise _refusal(errors, more=more_errors)
     if not collected:
         raise ImportInvalidError("No items in the upload.", code="import_empty")
     with transaction.atomic(durable=True):
@@ -232,9 +283,18 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
                     "external_id", flat=True
                 )
             )
-            for row in collected:
-                if row.external_id in taken:
-                    raise _bad(row.line, f"external_id {row.external_id!r} already in the project")
+            clashes = [
+                _bad(
+                    row.line,
+                    gettext("external_id %(id)s already in the project")
+                    % {"id": repr(row.external_id)},
+                )
+                for row in collected
+                if row.external_id in taken
+            ]
+            if clashes:
+                more = len(clashes) > MAX_REPORTED_ERRORS
+                raise _refusal(clashes[:MAX_REPORTED_ERRORS], more=more)
         if project.status == Project.Status.ACTIVE:
             regular = sum(1 for row in collected if row.gold is None)
             funding = project_funding(
@@ -267,6 +327,30 @@ def items_import(*, project: Project, rows: Iterator[Row]) -> int:
         # the periodic refit sweep embeds them instead.
         enqueue_on_commit(items_embed_task, project.pk)
     return len(collected)
+
+
+def _refusal(errors: list[ImportInvalidError], *, more: bool) -> ImportInvalidError:
+    """One import_invalid for the bad rows: the first one's message and details, with
+    every one listed under "errors"."""
+    first = errors[0]
+    message = first.message
+    if len(errors) > 1:
+        count = len(errors) - 1
+        message = ngettext(
+            "%(first)s (and %(count)s more bad line)",
+            "%(first)s (and %(count)s more bad lines)",
+            count,
+        ) % {"first": first.message, "count": count}
+    if more:
+        message += " " + gettext("The file was not read further; there may be more.")
+    return ImportInvalidError(
+        message,
+        extra={
+            **(first.extra or {}),
+            "errors": [exc.extra or {"reason": exc.message} for exc in errors],
+            "more_errors": more,
+        },
+    )
 
 
 def _gold_answer(project: Project, row: Row) -> Any:

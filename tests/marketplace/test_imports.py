@@ -97,3 +97,74 @@ def test_jsonl_crlf_and_bom(requester_api, url) -> None:
     content = b'\xef\xbb\xbf{"data": {"t": 1}}\r\n{"data": {"t": 2}}\r\n'
     assert _upload(requester_api, url, "items.jsonl", content).status_code == 201
     assert Item.objects.count() == 2
+
+
+def test_every_bad_line_is_named_in_one_refusal(requester_api, url) -> None:
+    """A file with several bad records is refused once, naming each with its reason in
+    line order (the first also as the error's own line), and nothing is imported."""
+    content = (
+        b'{"external_id": "a", "data": {"t": 1}}\n'
+        b"[1]\n"
+        b'{"external_id": "b", "data": {"t": 2}}\n'
+        b'{"data": {"t": \n'
+        b'{"external_id": "a", "data": {"t": 3}}\n'
+        b'{"external_id": "c", "data": {"t": 4}}\n'
+    )
+    response = _upload(requester_api, url, "items.jsonl", content)
+    assert _bad_line(response) == 2
+    details = response.json()["error"]["details"]
+    assert [error["line"] for error in details["errors"]] == [2, 4, 5]
+    assert "repeats line 1" in details["errors"][2]["reason"]
+    assert details["more_errors"] is False
+    assert "(and 2 more bad lines)" in response.json()["error"]["message"]
+
+
+def test_csv_rows_of_the_wrong_width_are_all_named(requester_api, url) -> None:
+    content = b"text,label\nok,a\nshort\nfine,b\ntoo,many,columns\n"
+    response = _upload(requester_api, url, "items.csv", content)
+    assert _bad_line(response) == 3
+    assert [e["line"] for e in response.json()["error"]["details"]["errors"]] == [3, 5]
+
+
+def test_a_single_bad_line_reads_as_before(requester_api, url) -> None:
+    response = _upload(requester_api, url, "items.jsonl", b'{"data": {"t": 1}}\n"text"\n')
+    error = response.json()["error"]
+    assert error["message"] == "Line 2: each item must be a JSON object"
+    assert error["details"]["reason"] == "each item must be a JSON object"
+    assert error["details"]["errors"] == [{"line": 2, "reason": error["details"]["reason"]}]
+
+
+def test_the_report_stops_after_the_most_errors_it_names(requester_api, url) -> None:
+    from marketplace.services.imports import MAX_REPORTED_ERRORS
+
+    content = b"[1]\n" * (MAX_REPORTED_ERRORS + 10)
+    response = _upload(requester_api, url, "items.jsonl", content)
+    assert _bad_line(response) == 1
+    details = response.json()["error"]["details"]
+    assert len(details["errors"]) == MAX_REPORTED_ERRORS
+    assert details["more_errors"] is True
+    assert "not read further" in response.json()["error"]["message"]
+
+
+def test_an_unreadable_rest_ends_the_list_with_its_error(requester_api, url) -> None:
+    """Broken CSV quoting cannot be read past: the bad rows before it are named, then it."""
+    content = b'text,label\nshort\nok,a\n"never closed,b\nmore\n'
+    response = _upload(requester_api, url, "items.csv", content)
+    assert _bad_line(response) == 2
+    errors = response.json()["error"]["details"]["errors"]
+    assert [e["line"] for e in errors] == [2, 4]
+    assert "malformed CSV" in errors[1]["reason"]
+
+
+def test_ids_already_in_the_project_are_all_named(requester_api, url) -> None:
+    good = b'{"external_id": "a", "data": {"t": 1}}\n{"external_id": "b", "data": {"t": 2}}\n'
+    assert _upload(requester_api, url, "items.jsonl", good).status_code == 201
+    again = b'{"external_id": "new", "data": {"t": 0}}\n' + good
+    response = _upload(requester_api, url, "items.jsonl", again)
+    assert response.status_code == 400
+    errors = response.json()["error"]["details"]["errors"]
+    assert [(e["line"], "already in the project" in e["reason"]) for e in errors] == [
+        (2, True),
+        (3, True),
+    ]
+    assert Item.objects.count() == 2
