@@ -94,7 +94,12 @@ function licences(metafile, name) {
 
 await bundle("near-lib", resolve(here, "src", "near-lib.js"));
 await bundle("near-selector", resolve(here, "src", "near-selector.js"), {
-  define: { "process.env.NODE_ENV": '"production"', global: "globalThis" },
+  // Node's globals the bundled code reads: React's mode, near-api-js's default finality.
+  define: {
+    "process.env.NODE_ENV": '"production"',
+    "process.env.DEFAULT_FINALITY": "undefined",
+    global: "globalThis",
+  },
   // The wallet modules expect node's buffer, crypto and util (see src/shims/buffer.js).
   alias: {
     ...common.alias,
@@ -107,8 +112,8 @@ await bundle("near-selector", resolve(here, "src", "near-selector.js"), {
 
 // The modal's stylesheet, without its Google Fonts @import (no CDN: system fonts instead).
 const css = readFileSync(resolve(here, "node_modules/@near-wallet-selector/modal-ui/styles.css"), "utf8");
-const withoutFonts = css.replace(/^@import url\("https:\/\/fonts\.googleapis\.com[^;]*;\s*/m, "");
-if (withoutFonts.includes("googleapis") || /@import/.test(withoutFonts)) {
+const withoutFonts = css.replace(/^@import url\("https:\/\/fonts\.googleapis\.com[^"]*"\);\n/m, "");
+if (withoutFonts.length !== css.length - css.split("\n")[0].length - 1 || /@import|display=swap/.test(withoutFonts)) {
   throw new Error("modal-ui/styles.css still imports something: check it");
 }
 writeFileSync(resolve(near, "modal-ui.css"), withoutFonts);

@@ -191,3 +191,14 @@ def test_a_transfer_signed_in_the_browser_is_the_servers_byte_for_byte(tmp_path)
     )
     assert base64.b64decode(signed["signedBase64"]) == expected.signed_bytes
     assert signed["txHash"] == expected.tx_hash
+
+
+def test_the_wallet_selector_bundle_parses_as_a_module(tmp_path) -> None:
+    """The 2 MB bundle is only loaded on a click in testnet/mainnet pages: a syntax error
+    in it (esbuild output of a shim, say) would show nowhere else."""
+    module = tmp_path / "near-selector.mjs"
+    module.write_bytes((BUNDLE.parent / "near-selector.js").read_bytes())
+    done = subprocess.run(
+        [NODE, "--check", str(module)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -216,4 +216,3 @@ for (const name of ["readUInt8", "readUInt16LE", "readUInt32LE", "readUInt32BE",
 }
 
 export const kMaxLength = 2 ** 31 - 1;
-export default { Buffer, kMaxLength };

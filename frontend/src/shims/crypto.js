@@ -10,5 +10,3 @@ export function randomBytes(size) {
   }
   return out;
 }
-
-export default { randomBytes };

@@ -4,4 +4,7 @@ function unsupported() {
   throw new Error("secp256k1 keys are not supported on these pages");
 }
 
-export default new Proxy({}, { get: unsupported });
+// Named, then exported as default: esbuild turns `export default <expression>` of a module
+// that CommonJS code requires into an invalid `var default`.
+const secp256k1 = new Proxy({}, { get: unsupported });
+export { secp256k1 as default };

@@ -23,5 +23,3 @@ export function inspect(value) {
     return String(value);
   }
 }
-
-export default { format, inspect };
