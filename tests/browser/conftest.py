@@ -42,8 +42,8 @@ class Watched:
 
     `chain_requests` records what the page asked the test's NEAR RPC (`live_chain`), which
     it may call (a wallet does): the JSON-RPC method of each POST ("query", "send_tx", ...),
-    or the HTTP method of anything else ("OPTIONS" for a CORS preflight, if the browser
-    shows it to the page's routing).
+    or the HTTP method of anything else. Chromium's CORS preflights do not pass through
+    Playwright's routing, so they are not listed (the chain answers them itself).
     """
 
     console_errors: list[str] = field(default_factory=list)

@@ -64,9 +64,17 @@ def sign_in_as(page, live_server, user) -> None:
 # --- the browser account --------------------------------------------------------------------
 
 
+def requests_sent(page) -> list[str]:
+    """Every request the page makes from now on, as "URL body" lines."""
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(f"{request.url} {request.post_data or ''}"))
+    return sent
+
+
 def test_a_new_contributor_creates_an_account_in_the_browser_and_signs_in_and_back_in(
     page,
 ) -> None:
+    sent = requests_sent(page)
     page.goto("/signin/?next=/account/")
     assert axe_violations(page) == []
     screenshot(page, "signin")
@@ -112,11 +120,15 @@ def test_a_new_contributor_creates_an_account_in_the_browser_and_signs_in_and_ba
     page.wait_for_url("**/account/")
     assert page.locator("[data-linked-account]").inner_text() == account_id
     assert get_user_model().objects.count() == 1
+    # the secret key never left the browser; the signatures did
+    assert any("/api/auth/near/verify" in line for line in sent)
+    assert not any(secret_key.removeprefix("ed25519:") in line for line in sent)
     assert_clean(page)
 
 
 def test_a_pasted_secret_key_restores_the_account_and_signs_in(page) -> None:
     key = key_generate()
+    sent = requests_sent(page)
     page.goto("/signin/")
     page.get_by_text("I already have a key").click()
     page.get_by_label("Secret key", exact=True).fill("ed25519:not-a-key")
@@ -130,6 +142,7 @@ def test_a_pasted_secret_key_restores_the_account_and_signs_in(page) -> None:
     page.wait_for_url(lambda url: "/signin/" not in url)
     assert stored_account(page)["accountId"] == key.account_id
     assert NearAccount.objects.get(account_id=key.account_id).verified_at is not None
+    assert not any(key.secret_key_reveal()[8:] in line for line in sent)
     assert_clean(page)
 
 
