@@ -327,6 +327,10 @@ THROTTLE_RATES = {
     "deposit": env_rate("THROTTLE_DEPOSIT", "30/min"),
     "admin_login": env_rate("THROTTLE_ADMIN_LOGIN", "10/min"),
     "admin_login_username": env_rate("THROTTLE_ADMIN_LOGIN_USERNAME", "20/hour"),
+    # The pages' email-and-password sign-in and sign-up (payouts/views/account.py).
+    "signin": env_rate("THROTTLE_SIGNIN", "10/min"),
+    "signin_username": env_rate("THROTTLE_SIGNIN_USERNAME", "20/hour"),
+    "signup": env_rate("THROTTLE_SIGNUP", "10/hour"),
 }
 # Reverse proxies in front of the app: the client is the NUM_PROXIES-th address from
 # the right of X-Forwarded-For. 0 (the default) trusts no header and uses the peer
@@ -441,6 +445,15 @@ SESSION_COOKIE_HTTPONLY = True
 # <script type="application/json"> (json_script) and behaviour in static/js/. The
 # browser's own wallet signs in the page and sends transactions to the NEAR RPC itself,
 # so that origin may be fetched too; nothing else leaves the page.
+#
+# On testnet and mainnet the sign-in also offers NEAR Wallet Selector (static/vendor/near/
+# near-selector.js, loaded on click). Its wallets read the chain through NEAR_RPC_URL (the
+# page hands it to them) and sign in pop-up windows (window.open, which the CSP does not
+# govern; the sign-in and account pages relax Cross-Origin-Opener-Policy to
+# same-origin-allow-popups so the pop-up can answer). What remains is HERE Wallet, which
+# exchanges its requests with the wallet app through its relay https://h4n.app (fetch):
+# that origin alone is added, and only off the local chain, where wallets are not offered.
+NEAR_WALLET_CONNECT_SRC = ["https://h4n.app"]  # added off the local chain (config.csp)
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
@@ -448,7 +461,8 @@ CONTENT_SECURITY_POLICY = {
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
         "font-src": ["'self'"],
-        # + NEAR_RPC_URL, added per answer (config.csp).
+        # + NEAR_RPC_URL and, off the local chain, NEAR_WALLET_CONNECT_SRC: added per
+        # answer from the settings of the moment (config.csp).
         "connect-src": ["'self'", *env_list("CSP_CONNECT_SRC")],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],

@@ -8,7 +8,9 @@ NUM_PROXIES = n the n-th address from the right of X-Forwarded-For.
 
 A refused API request is DRF's `Throttled`: 429 with the error envelope
 (`{"error": {"code": "throttled", ...}}`) and `Retry-After`. The admin login, a Django
-view, is limited by `AdminLoginThrottleMiddleware` and answers the same way.
+view, is limited by `AdminLoginThrottleMiddleware` and answers the same way. The pages'
+own sign-in and sign-up forms (payouts/views/account.py) ask `page_attempt_wait` and show
+the same message, code `throttled`, with status 429.
 
 If the cache cannot be reached, requests are let through and the failure is logged:
 the cache is the same Redis as the broker, and an outage of it should not also lock
@@ -95,7 +97,7 @@ class UsernameThrottle(ScopedThrottle):
 
 
 class _AdminLoginThrottle(SimpleRateThrottle):
-    """A limit on POSTs to the admin login page (a Django view, not DRF).
+    """A limit on POSTs to a Django view (the admin login page, the pages' sign-in).
 
     It is given the Django request as it is, and no view: DRF's throttle reads only
     what a Django request has too (META, for the client's IP) and what get_cache_key
@@ -120,28 +122,64 @@ class _AdminLoginIpThrottle(_AdminLoginThrottle):
 
 
 class _AdminLoginUsernameThrottle(_AdminLoginThrottle):
+    def __init__(self, scope: str, *, field: str = "username") -> None:
+        super().__init__(scope)
+        self.field = field
+
     def get_cache_key(self, request: Any, view: Any) -> str | None:
-        username = _username(request.POST.get("username"))
+        username = _username(request.POST.get(self.field))
         if not username:
             return None
         return self.cache_format % {"scope": self.scope, "ident": _hashed(username)}
 
 
+def throttle_seconds(wait: float | None) -> int:
+    """A throttle's wait as the whole seconds a person is told (and Retry-After says)."""
+    return max(1, math.ceil(wait or 1))
+
+
+def throttled_message(wait: float | None) -> str:
+    return gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.") % {
+        "seconds": throttle_seconds(wait)
+    }
+
+
 def throttled_response(wait: float | None) -> JsonResponse:
     """429 in the API's error envelope, with Retry-After (whole seconds)."""
-    seconds = max(1, math.ceil(wait or 1))
     response = JsonResponse(
-        {
-            "error": {
-                "code": "throttled",
-                "message": gettext("Too many sign-in attempts. Try again in %(seconds)d seconds.")
-                % {"seconds": seconds},
-            }
-        },
-        status=429,
+        {"error": {"code": "throttled", "message": throttled_message(wait)}}, status=429
     )
-    response["Retry-After"] = str(seconds)
+    response["Retry-After"] = str(throttle_seconds(wait))
     return response
+
+
+def page_attempt_wait(
+    request: HttpRequest,
+    *,
+    scope: str,
+    username_scope: str | None = None,
+    username_field: str = "username",
+) -> float | None:
+    """Count a POST to a page's form against the client IP's limit (`scope`) and, when
+    the form names a username in `username_field`, that username's limit
+    (`username_scope`). None when allowed; else the seconds to wait.
+
+    Every attempt counts, before its password is checked, as for the admin login. An
+    unreachable cache lets the attempt through (logged), as everywhere here.
+    """
+    throttles: list[_AdminLoginThrottle] = [_AdminLoginIpThrottle(scope)]
+    if username_scope is not None:
+        throttles.append(_AdminLoginUsernameThrottle(username_scope, field=username_field))
+    for throttle in throttles:
+        try:
+            allowed = throttle.login_allowed(request)
+        except _CACHE_ERRORS:
+            log.exception("limit %s not checked: the cache is unreachable", throttle.scope)
+            continue
+        if not allowed:
+            log.warning("%s throttled from %s", throttle.scope, throttle.client_ident(request))
+            return float(throttle.wait() or 1)
+    return None
 
 
 class AdminLoginThrottleMiddleware:
@@ -157,20 +195,9 @@ class AdminLoginThrottleMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and request.path == reverse("admin:login"):
-            for throttle in (
-                _AdminLoginIpThrottle("admin_login"),
-                _AdminLoginUsernameThrottle("admin_login_username"),
-            ):
-                try:
-                    allowed = throttle.login_allowed(request)
-                except _CACHE_ERRORS:
-                    log.exception("admin login limit not checked: the cache is unreachable")
-                    continue
-                if not allowed:
-                    log.warning(
-                        "admin login throttled (%s) from %s",
-                        throttle.scope,
-                        throttle.client_ident(request),
-                    )
-                    return throttled_response(throttle.wait())
+            wait = page_attempt_wait(
+                request, scope="admin_login", username_scope="admin_login_username"
+            )
+            if wait is not None:
+                return throttled_response(wait)
         return self.get_response(request)

@@ -50,3 +50,20 @@ class AuthError(ApplicationError):
     """
 
     code = "auth_invalid"
+
+
+class SignupError(ApplicationError):
+    """An email-and-password sign-up refused: `code` says why (signup_email_invalid,
+    signup_password_invalid)."""
+
+    code = "signup_invalid"
+
+
+class SignupEmailTakenError(ConflictError):
+    code = "signup_email_taken"
+
+
+class DevFaucetError(ConflictError):
+    """The local chain's faucet transfer failed (a linked account that cannot receive)."""
+
+    code = "dev_faucet_failed"

@@ -1,11 +1,12 @@
 """Reads of the payouts app shared by views, tasks and other apps."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from config.users import User
 from payouts.fields import YoctoSum
@@ -43,6 +44,14 @@ def payouts_of_user(*, user: User) -> QuerySet[Payout]:
 
 def near_account_of(*, user: User) -> NearAccount | None:
     return NearAccount.objects.filter(user=user).first()
+
+
+def auth_token_created_at(*, user: User) -> datetime | None:
+    """When the user's API token was made; None when they have none. Never the key."""
+    created: datetime | None = (
+        Token.objects.filter(user=user).values_list("created", flat=True).first()
+    )
+    return created
 
 
 def escrow_balance(*, reference: str) -> int:

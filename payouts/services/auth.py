@@ -278,3 +278,25 @@ def auth_token_get(*, user: User) -> str:
     token, _ = Token.objects.get_or_create(user=user)
     key: str = token.key  # a CharField, though DRF's stubs leave it untyped (Any)
     return key
+
+
+def auth_token_regenerate(*, user: User) -> str:
+    """A new API token for the user, replacing the old one (which stops working now).
+
+    DRF keeps one token per user; a repeat call replaces it again. The key is returned
+    once, for the page to show; it is not shown again.
+    """
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        token = Token.objects.create(user=user)
+    log.info("user %s made a new API token", user.pk)
+    key: str = token.key
+    return key
+
+
+def auth_token_revoke(*, user: User) -> bool:
+    """Delete the user's API token; False if there was none (a repeat changes nothing)."""
+    deleted, _ = Token.objects.filter(user=user).delete()
+    if deleted:
+        log.info("user %s revoked their API token", user.pk)
+    return bool(deleted)

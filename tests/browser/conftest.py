@@ -1,8 +1,13 @@
 """A real browser for the tests: Debian's chromium driven by Playwright against the live
 server. Every page gets its console errors, uncaught exceptions, dialogs and requests
-that leave the server recorded, and can be checked with axe-core (vendored)."""
+that leave the server recorded, and can be checked with axe-core (vendored).
+
+Fixtures: `browser` (session), `page` (a fresh context on the live server) and
+`live_chain` (a local NEAR RPC the live server and the page both use).
+"""
 
 import functools
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -11,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.conftest import Chain
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -30,11 +37,32 @@ SCREENSHOTS = Path(os.environ.get("NEARLABEL_SCREENSHOTS") or ROOT / "var" / "sc
 
 @dataclass
 class Watched:
-    """What a page did besides rendering: each list should stay empty."""
+    """What a page did besides rendering: each list but `chain_requests` should stay empty.
+
+    `chain_requests` records what the page asked the test's NEAR RPC (`live_chain`), which
+    it may call (a wallet does): the JSON-RPC method of each POST ("query", "send_tx", ...),
+    or the HTTP method of anything else. Chromium's CORS preflights do not pass through
+    Playwright's routing, so they are not listed (the chain answers them itself).
+    """
 
     console_errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
+    chain_requests: list[str] = field(default_factory=list)
+
+
+# The URLs of the local NEAR RPCs `live_chain` runs now: the only place besides the live
+# server that a page may reach.
+_LIVE_CHAIN_URLS: set[str] = set()
+
+
+def _chain_call(request: Any) -> str:
+    if request.method != "POST":
+        return request.method
+    try:
+        return str(json.loads(request.post_data or "{}").get("method"))
+    except (ValueError, AttributeError):
+        return "POST"
 
 
 @pytest.fixture(scope="session")
@@ -61,10 +89,14 @@ def page(browser, live_server) -> Iterator[Any]:
     watched = Watched()
 
     def route(route: Any) -> None:
-        if route.request.url.startswith(live_server.url):
+        url = route.request.url
+        if url.startswith(live_server.url):
+            route.continue_()
+        elif any(url == base or url.startswith(base + "/") for base in _LIVE_CHAIN_URLS):
+            watched.chain_requests.append(_chain_call(route.request))
             route.continue_()
         else:  # nothing may come from a CDN or anywhere else at run time
-            watched.outside_requests.append(route.request.url)
+            watched.outside_requests.append(url)
             route.abort()
 
     context.route("**/*", route)
@@ -82,6 +114,25 @@ def page(browser, live_server) -> Iterator[Any]:
     new_page.watched = watched
     yield new_page
     context.close()
+
+
+@pytest.fixture
+def live_chain(chain: Chain, settings: Any) -> Iterator[Chain]:
+    """A running local NEAR RPC for browser tests: the `chain` fixture (tests/conftest.py:
+    `.url`, `.client`, `.account_create()`, `.balance()`, `.transfer()`, the platform
+    account `nearlabel.localnet` holding 1000 NEAR) that the live server AND the page use.
+
+    While it runs, settings.NEAR_RPC_URL is its URL (so the live server thread's services,
+    and the pages' <meta name="near-rpc-url">, point at it; the settings are process-wide),
+    NEAR_IS_LOCALNET is True, the CSP's connect-src allows it (config.csp), and the `page`
+    fixture lets the browser reach it, recording each call in `page.watched.chain_requests`
+    rather than in `outside_requests`. Function-scoped: each test gets a fresh chain.
+    """
+    _LIVE_CHAIN_URLS.add(chain.url)
+    try:
+        yield chain
+    finally:
+        _LIVE_CHAIN_URLS.discard(chain.url)
 
 
 def axe_violations(page: Any, *, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:

@@ -4,6 +4,28 @@ and ``main`` (``python -m payouts.near.localnet``).
 As nearcore's RPC: JSON-RPC 2.0 on ``POST /``, ``GET /status`` and ``GET /health``
 (chain/jsonrpc/src/lib.rs ``start_http``). Requests are served on threads; keep-alive
 connections are tracked so a shutdown can cut them.
+
+CORS, so a wallet in a web page can call it (static/js/near-wallet.js), as nearcore's
+default answers: ``start_http`` wraps the app in ``get_cors(&cors_allowed_origins)``
+(chain/jsonrpc/src/lib.rs), with ``RpcConfig::default().cors_allowed_origins == ["*"]``,
+i.e. actix-cors's ``Cors::permissive()`` narrowed by ``.allowed_methods(["GET", "POST"])``
+(added to permissive's set of every method, so still every method),
+``.allowed_headers([AUTHORIZATION, ACCEPT]).allowed_header(CONTENT_TYPE)`` (these three
+only) and ``.max_age(3600)``. actix-cors (actix-extras, actix-cors/src/middleware.rs and
+inner.rs) then answers:
+
+- an ``OPTIONS`` preflight itself, without calling the app: 400 when
+  ``Access-Control-Request-Method`` is missing or not a method, or when
+  ``Access-Control-Request-Headers`` names a header outside those three; else 200 with the
+  request's ``Origin`` echoed in ``Access-Control-Allow-Origin`` (permissive does not send
+  ``*``), the allowed methods and headers, ``Access-Control-Allow-Credentials: true`` and
+  ``Access-Control-Max-Age: 3600``;
+- any other request with an ``Origin``: the app's answer plus the echoed
+  ``Access-Control-Allow-Origin``, ``Access-Control-Allow-Credentials: true`` and
+  ``Vary: Origin``; without an ``Origin``, the answer untouched.
+
+Not modelled: permissive's ``Access-Control-Expose-Headers`` (a page reading a JSON body
+needs none) and a configured list of origins (nearcore's default allows all).
 """
 
 from __future__ import annotations
@@ -20,11 +42,50 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from payouts.near.localnet.errors import HTTP_LENGTH_REQUIRED, HTTP_NOT_FOUND, HTTP_OK
+from payouts.near.localnet.errors import (
+    HTTP_BAD_REQUEST,
+    HTTP_LENGTH_REQUIRED,
+    HTTP_NOT_FOUND,
+    HTTP_OK,
+)
 from payouts.near.localnet.node import DEFAULT_BLOCK_INTERVAL, DEFAULT_POLLING_TIMEOUT, LocalNet
 from payouts.near.localnet.state import DEFAULT_VALIDITY_PERIOD
 
 log = logging.getLogger(__name__)
+
+# actix-cors's Cors::permissive() allows every method in its ALL_METHODS_SET; nearcore's
+# allowed_methods(["GET", "POST"]) adds to that set. Sent sorted, one header value.
+CORS_ALLOWED_METHODS = (
+    "CONNECT",
+    "DELETE",
+    "GET",
+    "HEAD",
+    "OPTIONS",
+    "PATCH",
+    "POST",
+    "PUT",
+    "TRACE",
+)
+# nearcore's allowed_headers([AUTHORIZATION, ACCEPT]) + allowed_header(CONTENT_TYPE): these
+# replace permissive's "any header". Header names compare lowercase (http's HeaderName).
+CORS_ALLOWED_HEADERS = ("accept", "authorization", "content-type")
+CORS_MAX_AGE = 3600  # seconds a browser may cache a preflight answer
+
+
+def cors_preflight_refusal(method: str | None, headers: str | None) -> str | None:
+    """Why actix-cors refuses a preflight (its CorsError text), or None when it passes."""
+    if method is None:
+        return "The request's Access-Control-Request-Method header is missing"
+    if method.strip() not in CORS_ALLOWED_METHODS:
+        return "The request's Access-Control-Request-Method header is invalid"
+    if headers is None:
+        return None
+    requested = {name.strip().lower() for name in headers.split(",")}
+    if "" in requested:
+        return "The request's Access-Control-Request-Headers header is invalid"
+    if not requested <= set(CORS_ALLOWED_HEADERS):
+        return "One or more request headers are not allowed"
+    return None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -45,6 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.connection_track(self.connection, alive=False)
 
+    def _send_cors(self) -> None:
+        """actix-cors's additions to an answer to a request with an Origin."""
+        origin = self.headers.get("Origin")
+        if origin is None:
+            return
+        self.send_header("Access-Control-Allow-Origin", origin)
+        self.send_header("Access-Control-Allow-Credentials", "true")
+        self.send_header("Vary", "Origin")
+
     def _send_json(self, status: int, payload: Any) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         # A call that waited may find its connection cut by a shutdown meanwhile.
@@ -52,14 +122,44 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            self._send_cors()
             self.end_headers()
             self.wfile.write(body)
+
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight, answered as nearcore's actix-cors middleware does (see above)."""
+        refusal = cors_preflight_refusal(
+            self.headers.get("Access-Control-Request-Method"),
+            self.headers.get("Access-Control-Request-Headers"),
+        )
+        if refusal is not None:
+            body = refusal.encode("utf-8")
+            self.send_response(HTTP_BAD_REQUEST)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        self.send_response(HTTP_OK)
+        origin = self.headers.get("Origin")
+        if origin is not None:
+            self.send_header("Access-Control-Allow-Origin", origin)
+        self.send_header("Access-Control-Allow-Methods", ", ".join(CORS_ALLOWED_METHODS))
+        self.send_header("Access-Control-Allow-Headers", ", ".join(CORS_ALLOWED_HEADERS))
+        self.send_header("Access-Control-Allow-Credentials", "true")
+        self.send_header("Access-Control-Max-Age", str(CORS_MAX_AGE))
+        self.send_header(
+            "Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers"
+        )
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self) -> None:
         length = self.headers.get("Content-Length")
         if length is None or not length.isdigit():
             self.send_response(HTTP_LENGTH_REQUIRED)
             self.send_header("Content-Length", "0")
+            self._send_cors()
             self.end_headers()
             return
         reply = self.server.chain.handle_body(self.rfile.read(int(length)))
