@@ -8,19 +8,20 @@ from django.utils.translation import gettext_lazy as _
 
 
 class PasswordSigninForm(AuthenticationForm):
-    """Django's sign-in form, asking for the email address the account signed up with."""
+    """Django's sign-in form, asking for the email address the account signed up with
+    (or the username of an account made otherwise: the demo's, an operator's)."""
 
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": _(
-            "No account has this email address and password. Both are case-sensitive."
+            "No account has this email address (or username) and password. Both are case-sensitive."
         ),
     }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["username"].label = _("Email address")
+        self.fields["username"].label = _("Email address or username")
         # The page offers NEAR first; focus stays where the person puts it.
         self.fields["username"].widget.attrs.pop("autofocus", None)
         self.fields["username"].widget.attrs.update({"autocomplete": "email"})

@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,37 +83,55 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser, live_server) -> Iterator[Any]:
+def new_page(browser, live_server) -> Iterator[Callable[..., Any]]:
+    """Opens a page in a fresh browser context (a person of their own: own cookies and
+    storage) on the live server; each page's `.watched` says what went wrong there.
+    Every context it opened is closed after the test."""
+    contexts: list[Any] = []
+
+    def open_page(**options: Any) -> Any:
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1200, "height": 900}, **options
+        )
+        contexts.append(context)
+        watched = Watched()
+
+        def route(route: Any) -> None:
+            url = route.request.url
+            if url.startswith(live_server.url):
+                route.continue_()
+            elif any(url == base or url.startswith(base + "/") for base in _LIVE_CHAIN_URLS):
+                watched.chain_requests.append(_chain_call(route.request))
+                route.continue_()
+            else:  # nothing may come from a CDN or anywhere else at run time
+                watched.outside_requests.append(url)
+                route.abort()
+
+        context.route("**/*", route)
+        opened = context.new_page()
+        opened.on(
+            "console",
+            lambda m: watched.console_errors.append(m.text) if m.type == "error" else None,
+        )
+        opened.on("pageerror", lambda error: watched.console_errors.append(str(error)))
+
+        def dialog(shown: Any) -> None:
+            watched.dialogs.append(shown.message)
+            shown.dismiss()
+
+        opened.on("dialog", dialog)
+        opened.watched = watched
+        return opened
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page) -> Any:
     """A fresh browser context on the live server; page.watched says what went wrong."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
-    watched = Watched()
-
-    def route(route: Any) -> None:
-        url = route.request.url
-        if url.startswith(live_server.url):
-            route.continue_()
-        elif any(url == base or url.startswith(base + "/") for base in _LIVE_CHAIN_URLS):
-            watched.chain_requests.append(_chain_call(route.request))
-            route.continue_()
-        else:  # nothing may come from a CDN or anywhere else at run time
-            watched.outside_requests.append(url)
-            route.abort()
-
-    context.route("**/*", route)
-    new_page = context.new_page()
-    new_page.on(
-        "console", lambda m: watched.console_errors.append(m.text) if m.type == "error" else None
-    )
-    new_page.on("pageerror", lambda error: watched.console_errors.append(str(error)))
-
-    def dialog(opened: Any) -> None:
-        watched.dialogs.append(opened.message)
-        opened.dismiss()
-
-    new_page.on("dialog", dialog)
-    new_page.watched = watched
-    yield new_page
-    context.close()
+    return new_page()
 
 
 @pytest.fixture

@@ -243,7 +243,7 @@ def test_sign_up_sign_in_a_wrong_password_and_the_rate_limit(page, settings) -> 
     page.get_by_label("Password", exact=True).fill("not my password")
     page.locator("form[action='/signin/'] button[type=submit]").click()
     alert = page.get_by_role("alert")
-    assert "No account has this email address and password" in alert.inner_text()
+    assert "No account has this email address (or username) and password" in alert.inner_text()
     assert "[auth_credentials_invalid]" in alert.inner_text()
     page.get_by_label("Email address").fill("ada@example.org")
     page.get_by_label("Password", exact=True).fill(PASSWORD)

@@ -76,7 +76,7 @@ def test_a_wrong_password_is_refused_with_its_code(client) -> None:
     response = post_signin(client, "ada@example.org", "wrong")
     page = response.content.decode()
     assert response.status_code == 200
-    assert "No account has this email address and password" in page
+    assert "No account has this email address (or username) and password" in page
     assert "[auth_credentials_invalid]" in page
     assert SESSION_KEY not in client.session
 
