@@ -61,6 +61,9 @@ class Command(BaseCommand):
         lines = [
             rule,
             f"Nearlabel is running at {url}/",
+            f"  Sign in at {url}/signin/ : a NEAR account made in your browser (or, on the",
+            "  local chain, a one-click development account), or a demo login below.",
+            f"  Requesters: {url}/projects/    contributors: {url}/ and {url}/me/",
             f"  API and its docs: {url}/api/docs/    admin: {url}/admin/",
         ]
         if settings.NEAR_IS_LOCALNET:
@@ -70,7 +73,7 @@ class Command(BaseCommand):
             )
         lines += [
             "",
-            "Demo logins (passwords change at every start):",
+            "Demo logins, username / password (passwords change at every start):",
             f"  requester    demo-requester / {password}",
             f"  admin        demo-admin / {password}",
             *(f"  contributor  {name} / {password}" for name in contributors),
