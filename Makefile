@@ -77,11 +77,12 @@ test: lint
 	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
 	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres and not slow and not browser" -p no:cacheprovider
 
-# The browser tests, saving their screenshots of the main pages into docs/screenshots/
-# (the README shows them). Needs chromium (`apt-get install chromium`).
+# The browser test of the whole journey, saving its screenshots of the main pages into
+# docs/screenshots/ (the README shows them). Needs chromium (`apt-get install chromium`).
 screenshots: install
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
-		NEARLABEL_SCREENSHOTS=$(CURDIR)/docs/screenshots $(PY) -m pytest -m browser -q
+		NEARLABEL_SCREENSHOTS=$(CURDIR)/docs/screenshots \
+		$(PY) -m pytest tests/browser/test_journeys_browser.py -q
 
 bench: install
 	$(PY) benchmarks/queue.py

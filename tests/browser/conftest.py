@@ -90,9 +90,8 @@ def new_page(browser, live_server) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
 
     def open_page(**options: Any) -> Any:
-        context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1200, "height": 900}, **options
-        )
+        options = {"viewport": {"width": 1200, "height": 900}, **options}
+        context = browser.new_context(base_url=live_server.url, **options)
         contexts.append(context)
         watched = Watched()
 

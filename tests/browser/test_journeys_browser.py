@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from labeling.models import Project, Submission
 from payouts.models import Deposit, Payout
 from payouts.money import near_to_yocto
-from tests.browser.conftest import axe_violations
+from tests.browser.conftest import axe_violations, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -65,6 +65,8 @@ def requester_sets_up_a_funded_project(page) -> Project:
     page.locator("#id_instructions").fill("Is the review **positive** or **negative**?")
     page.locator("#id_reward_per_answer").fill(REWARD)
     page.locator("#id_answers_per_item").fill("2")
+    page.locator("#instructions-preview strong", has_text="positive").wait_for()
+    screenshot(page, "tour-project-new")
     page.get_by_role("button", name="Create the project and add items").click()
     page.wait_for_url("**/items/")
     jsonl = "".join(json.dumps({"data": {"text": text}}) + "\n" for text in REVIEWS)
@@ -87,6 +89,7 @@ def requester_sets_up_a_funded_project(page) -> Project:
     expect(page.locator("#funding-verdict")).to_contain_text("Funded")
     assert_clean(page)
     assert axe_violations(page) == []
+    screenshot(page, "tour-fund")
     page.get_by_role("button", name="Publish the project").click()
     page.wait_for_url(re.compile(r".*/projects/[0-9a-f-]{36}/$"))
     project = Project.objects.get()
@@ -96,12 +99,18 @@ def requester_sets_up_a_funded_project(page) -> Project:
     return project
 
 
-def contributor_labels_everything(page) -> str:
+def contributor_labels_everything(page, *, shots: str = "") -> str:
     page.goto("/signin/?next=/")
+    if shots:
+        screenshot(page, f"{shots}signin")
     account_id = browser_account_create(page, button="Continue and sign in")
     page.wait_for_url("**/")
+    if shots:
+        screenshot(page, f"{shots}home")
     page.get_by_role("link", name=re.compile("^Start labeling")).click()
     page.wait_for_url("**/work/**")
+    if shots:
+        screenshot(page, f"{shots}workbench")
     # The keyboard alone: a digit picks the label, Enter sends, the next item is there.
     for _ in REVIEWS:
         shown = page.locator("[data-item] .item-text")
@@ -114,7 +123,7 @@ def contributor_labels_everything(page) -> str:
     return account_id
 
 
-def contributor_withdraws(page, live_chain, account_id: str) -> None:
+def contributor_withdraws(page, live_chain, account_id: str, *, shots: str = "") -> None:
     page.goto("/me/")
     earned = near_to_yocto(REWARD) * len(REVIEWS)
     expect(page.get_by_label("Money")).to_contain_text(f"{len(REVIEWS)} answers accepted")
@@ -125,6 +134,8 @@ def contributor_withdraws(page, live_chain, account_id: str) -> None:
     payout = Payout.objects.get(receiver_id=account_id)
     assert (payout.status, payout.amount) == ("confirmed", earned)
     assert_clean(page)
+    if shots:
+        screenshot(page, f"{shots}earnings")
 
 
 def test_a_project_from_sign_up_to_paid_contributors_and_its_export(
@@ -134,14 +145,19 @@ def test_a_project_from_sign_up_to_paid_contributors_and_its_export(
     requester = new_page()
     project = requester_sets_up_a_funded_project(requester)
 
-    ada, lin = new_page(), new_page()
-    accounts = [contributor_labels_everything(person) for person in (ada, lin)]
+    # Ada on a computer, Lin on a phone.
+    ada, lin = new_page(), new_page(viewport={"width": 390, "height": 844})
+    accounts = [
+        contributor_labels_everything(ada, shots="tour-"),
+        contributor_labels_everything(lin, shots="tour-phone-"),
+    ]
     assert Submission.objects.filter(status="accepted").count() == 2 * len(REVIEWS)
 
     requester.goto(f"/projects/{project.public_id}/")
     figures = requester.locator("#figures")
     expect(figures).to_contain_text("Items decided")
     assert re.search(r"Items decided\s+4", figures.inner_text())
+    screenshot(requester, "tour-dashboard")
     with requester.expect_download() as download:
         requester.get_by_role("link", name="Download JSONL").click()
     lines = Path(download.value.path()).read_text().splitlines()
@@ -152,5 +168,5 @@ def test_a_project_from_sign_up_to_paid_contributors_and_its_export(
     )
     assert_clean(requester)
 
-    for person, account_id in zip((ada, lin), accounts, strict=True):
-        contributor_withdraws(person, live_chain, account_id)
+    contributor_withdraws(ada, live_chain, accounts[0], shots="tour-")
+    contributor_withdraws(lin, live_chain, accounts[1])
