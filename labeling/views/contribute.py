@@ -71,6 +71,7 @@ def _project_for(user: User, project_id: Any) -> Project:
 # --- home ------------------------------------------------------------------------------
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: open projects as cards, with pay, time and standing."""
     user = _user(request) if request.user.is_authenticated else None
@@ -287,6 +288,9 @@ def _feedback_text(feedback: dict[str, Any]) -> str:
 # --- history and earnings ----------------------------------------------------------------
 
 SUBMISSIONS_PER_PAGE = 25
+# Pages of answers one can ask for: past it the offset would overflow the database's
+# bigint (?page=10**30 was a 500); a contributor with more answers pages by project.
+MAX_PAGE = 100_000
 PAYOUTS_SHOWN = 50
 PAYOUT_STATUS_TEXT: dict[str, Any] = {
     Payout.Status.PENDING: _("Waiting to be sent"),
@@ -333,8 +337,9 @@ def _payouts_context(user: User) -> dict[str, Any]:
 
 
 def _page_number(request: HttpRequest) -> int:
+    """?page=N, 1 for anything that is not a page number, at most MAX_PAGE."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.GET.get("page", "1"))))
     except ValueError:
         return 1
 
