@@ -147,6 +147,16 @@ def contributor_pause_reason(*, project: Project, contributor: User) -> str | No
     return row
 
 
+def assignment_is_contributors_in_project(
+    *, project: Project, contributor: User, public_id: Any
+) -> bool:
+    """Whether the assignment is the contributor's, in this project (a page answers the
+    reservations of the project it shows, not another project's)."""
+    return Assignment.objects.filter(
+        public_id=public_id, contributor=contributor, project=project
+    ).exists()
+
+
 def submission_get_in_project(*, project: Project, public_id: Any) -> Submission:
     """An answer to the project (the caller owns it), or 404."""
     submission = (

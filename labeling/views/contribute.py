@@ -29,7 +29,11 @@ from config.errors import ApplicationError, NotFoundError
 from config.pages import error_message
 from config.users import User
 from labeling import selectors
-from labeling.errors import ContributorPausedError, ProjectNotActiveError
+from labeling.errors import (
+    AssignmentNotFoundError,
+    ContributorPausedError,
+    ProjectNotActiveError,
+)
 from labeling.markdown import markdown_safe
 from labeling.models import Assignment, Project
 from labeling.services.queue import assignment_claim_next, assignment_skip, assignment_submit
@@ -240,6 +244,12 @@ def _workbench_post(request: HttpRequest, project: Project) -> HttpResponse:
         errors.append(
             ApplicationError(gettext("The form came back incomplete; try again."), code="invalid")
         )
+    elif not selectors.assignment_is_contributors_in_project(
+        project=project, contributor=user, public_id=form.cleaned_data["assignment"]
+    ):
+        # The services find the contributor's assignment in any project; this page answers
+        # only its own project's (else B's page would record an answer to A and count it).
+        errors.append(AssignmentNotFoundError(gettext("No such assignment in this project.")))
     elif form.cleaned_data["action"] == "skip":
         try:
             assignment_skip(public_id=form.cleaned_data["assignment"], contributor=user)

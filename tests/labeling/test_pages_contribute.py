@@ -359,6 +359,26 @@ def test_someone_elses_assignment_cannot_be_answered_from_the_page(client, contr
     assert not Submission.objects.exists()
 
 
+def test_an_assignment_is_answered_only_on_its_own_projects_page(client, contributor) -> None:
+    """A reservation of project A posted to project B's workbench is refused as unknown
+    there: nothing is recorded, skipped, or counted in B's session, and A's reservation
+    stays as it was."""
+    first = project_with_items(items=2, title="First")
+    second = project_with_items(items=2, title="Second")
+    client.get(_work(first))
+    client.get(_work(second))
+    theirs = _reserved(contributor, first)
+    for action in ("submit", "skip"):
+        data = {"assignment": theirs.public_id, "action": action, "label": "cat"}
+        page = client.post(_work(second), data, **HTMX).content.decode()
+        assert "[assignment_not_found]" in page
+        assert "0 answers this session" in page
+        followed = client.post(_work(second), data, follow=True).content.decode()
+        assert "[assignment_not_found]" in followed
+    assert not Submission.objects.exists()
+    assert _reserved(contributor, first) == theirs
+
+
 # --- gold --------------------------------------------------------------------------------
 
 
