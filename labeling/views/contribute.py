@@ -17,7 +17,6 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import ApplicationError, NotFoundError
-from config.pages import error_message
+from config.pages import error_message, login_required_page
 from config.users import User
 from labeling import selectors
 from labeling.errors import (
@@ -221,7 +220,7 @@ def _task_response(
     return render(request, "labeling/workbench.html", context, status=task.status)
 
 
-@login_required
+@login_required_page
 @require_http_methods(["GET", "POST"])
 def workbench(request: HttpRequest, project_id: str) -> HttpResponse:
     """One item at a time: the item, the instructions, the answer widget, a timer.
@@ -391,7 +390,7 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
     }
 
 
-@login_required
+@login_required_page
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
     """The contributor's money (balance, pending, earned, in flight, paid), quality,
@@ -399,14 +398,14 @@ def me(request: HttpRequest) -> HttpResponse:
     return render(request, "labeling/me.html", _me_context(request))
 
 
-@login_required
+@login_required_page
 @require_GET
 def me_payouts(request: HttpRequest) -> HttpResponse:
     """The payouts list alone: the page polls it while a payout is on its way."""
     return render(request, "labeling/me_payouts.html", _payouts_context(_user(request)))
 
 
-@login_required
+@login_required_page
 @require_POST
 def withdraw(request: HttpRequest) -> HttpResponse:
     """Withdraw earnings to the contributor's proven NEAR account, once per form shown."""

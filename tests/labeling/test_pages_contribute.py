@@ -159,6 +159,37 @@ def test_the_workbench_sends_anonymous_visitors_to_sign_in(client) -> None:
     assert not Assignment.objects.exists()
 
 
+def test_an_htmx_request_after_the_session_ended_sends_the_page_to_sign_in(client) -> None:
+    """The workbench's submit and the earnings page's polling, signed out meanwhile: the
+    whole page goes to the sign-in (HX-Redirect), not the sign-in into the fragment."""
+    project = project_with_items(items=1)
+    work = f"http://testserver{_work(project)}"
+    submit = client.post(
+        _work(project), {"action": "skip"}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=work
+    )
+    assert submit.status_code == 200
+    assert submit["HX-Redirect"] == f"/signin/?next={_work(project)}"
+    poll = client.get(
+        "/me/payouts/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/me/?page=2"
+    )
+    assert poll["HX-Redirect"] == "/signin/?next=/me/%3Fpage%3D2"
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "current",
+    ["https://evil.example/steal", "http://testserver//evil.example/x", "//evil.example/x",
+     "http://testserver/\\evil.example", "javascript:alert(1)"],
+)  # fmt: skip
+def test_the_sign_in_redirect_of_an_htmx_request_stays_on_this_site(client, current) -> None:
+    """HX-Current-URL is the client's word: a next= taken from it is this site's path."""
+    response = client.get("/me/payouts/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=current)
+    target = response["HX-Redirect"]
+    assert target.startswith("/signin/?next=%2F") or target.startswith("/signin/?next=/")
+    assert "evil" not in target
+    assert "javascript" not in target
+
+
 def test_another_requesters_draft_and_unknown_projects_are_404(client, contributor) -> None:
     draft = project_with_items(items=2, status=Project.Status.DRAFT)
     assert client.get(_work(draft)).status_code == 404

@@ -294,3 +294,25 @@ def test_the_page_takes_a_fixed_number_of_queries(client, django_assert_max_num_
         assert client.get(_review(big)).status_code == 200
     assert len(in_review(big)) == 12
     assert len(review_queries.captured_queries) <= 12
+
+
+def test_a_contributor_of_the_project_cannot_decide_its_reviews_nor_close_it(client) -> None:
+    """Having answered in a project gives no say over it: every requester endpoint is 404
+    to anyone but the owner, for htmx and plain forms alike, and nothing changes."""
+    project = dashboard_project()
+    submission = in_review(project)[0]
+    contributor = submission.assignment.contributor
+    earned = earnings_summary(user=contributor).earned
+    client.force_login(contributor)
+    posts = [
+        (_decide(project, submission, "accept"), {}),
+        (_decide(project, submission, "reject"), {"reason": "mine now"}),
+        (reverse("project-status", kwargs={"project_id": project.public_id}), {"action": "close"}),
+    ]
+    for url, data in posts:
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            assert client.post(url, data, **headers).status_code == 404
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.REVIEW
+    assert Project.objects.get(pk=project.pk).status == project.status
+    assert earnings_summary(user=contributor).earned == earned
