@@ -523,6 +523,44 @@ def test_the_earnings_page_shows_money_answers_and_quality(client, contributor, 
     assert 'href="/account/"' in page
 
 
+def test_the_quality_figures_say_they_are_as_of_the_last_rating(client, contributor, settings):
+    """Two answers accepted while the engine's last rating counted none: the page does not
+    put "Answers 0" beside "2 answers accepted" unexplained. It says which answers it
+    counts (rated ones, as of the last rating), and says "not rated yet" with no rating."""
+    settings.AUTO_PAYOUT_NEAR = ""
+    project = project_with_items(items=4, answers_per_item=1, title="Birds")
+    _answer(project, contributor, "cat", status=Submission.Status.ACCEPTED)
+    _answer(project, contributor, "dog", status=Submission.Status.ACCEPTED)
+    page = client.get("/me/").content.decode()
+    assert "2 answers accepted" in page
+    assert "Not rated yet" in page
+    assert "<dt>Answers</dt>" not in page
+    ContributorQuality.objects.create(project=project, contributor=contributor, reputation=0.8)
+    page = client.get("/me/").content.decode()
+    assert "<dt>Answers</dt>" not in page
+    assert re.search(r"<dt>Answers rated</dt><dd data-answers-rated>0</dd>", page)
+    assert "last rating" in page
+
+
+def test_gold_counts_stay_hidden_where_the_project_hides_gold(client, contributor) -> None:
+    """How many of one's answers were to check items would tell, answer after answer,
+    which items are gold: the page shows it only for projects that reveal gold."""
+    hiding = project_with_items(items=1, show_gold_feedback=False, title="Hiding")
+    showing = project_with_items(items=1, title="Showing")
+    ContributorQuality.objects.create(
+        project=hiding, contributor=contributor, answers=9, gold_answers=3, gold_correct=1
+    )
+    page = client.get("/me/").content.decode()
+    assert "Check items right" not in page
+    assert "1 / 3" not in page
+    ContributorQuality.objects.create(
+        project=showing, contributor=contributor, answers=4, gold_answers=2, gold_correct=2
+    )
+    page = client.get("/me/").content.decode()
+    assert "<dt>Check items right</dt><dd>2 / 2</dd>" in page
+    assert re.search(r"<dd data-answers-rated>13</dd>", page)
+
+
 def test_a_gold_answers_score_stays_hidden_where_the_project_hides_gold(
     client, contributor, gold_first
 ) -> None:
