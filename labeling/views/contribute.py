@@ -369,6 +369,11 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
             initial={"amount": yocto_to_near(summary.balance), "idempotency_key": uuid.uuid4()}
         )
     return {
+        # A key the form came back without (or mangled) is replaced: nothing was
+        # requested with it, and the next submit must carry a valid one.
+        "idempotency_key": uuid.uuid4()
+        if form.is_bound and "idempotency_key" in form.errors
+        else form["idempotency_key"].value(),
         "summary": summary,
         "money": {
             "balance": _near(summary.balance),

@@ -659,6 +659,22 @@ def test_withdrawal_refusals_are_shown_with_their_codes(client, earner) -> None:
     assert earnings_summary(user=earner).balance == near_to_yocto("3")
 
 
+@pytest.mark.parametrize("key", [None, "", "k" * 300, "a\x00b"])
+def test_a_withdrawal_form_without_its_key_says_so_with_a_code(client, earner, key) -> None:
+    """The hidden once-only key missing or mangled: the page says the form came back
+    incomplete, with a code, and the amount typed stays; nothing is withdrawn."""
+    data = {"amount": "1.5"} if key is None else {"amount": "1.5", "idempotency_key": key}
+    response = client.post("/me/withdraw/", data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "The form came back incomplete" in page
+    assert re.search(r"\[(required|max_length|null_characters_not_allowed)\]", page)
+    assert 'value="1.5"' in page
+    # A fresh key for the next submit, not the mangled one sent back.
+    uuid.UUID(re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1))
+    assert not Payout.objects.exists()
+
+
 def test_withdrawing_without_a_near_account_points_to_the_account_page(client, settings):
     settings.AUTO_PAYOUT_NEAR = ""
     user = UserFactory()
