@@ -590,6 +590,35 @@ def test_answers_are_paginated(client, contributor) -> None:
     assert client.get("/me/?page=abc").status_code == 200
 
 
+def _me_queries(client, path: str = "/me/") -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_the_earnings_page_reads_a_fixed_number_of_queries(client, contributor) -> None:
+    """However many answers, projects, standings and payouts: no query per row, and the
+    lists are bounded (a page of answers, the latest payouts)."""
+    first = project_with_items(items=2, answers_per_item=1)
+    _answer(first, contributor, "cat")
+    ContributorQuality.objects.create(project=first, contributor=contributor, reputation=0.8)
+    Payout.objects.create(user=contributor, receiver_id="ann.near", amount=1, status="confirmed")
+    few = _me_queries(client)
+    for n in range(6):
+        project = project_with_items(items=5, answers_per_item=1, title=f"P{n}")
+        for _ in range(5):
+            _answer(project, contributor, "dog")
+        ContributorQuality.objects.create(project=project, contributor=contributor, answers=5)
+    for n in range(60):
+        Payout.objects.create(
+            user=contributor, receiver_id="ann.near", amount=n + 1, status="confirmed"
+        )
+    assert _me_queries(client) == few
+    assert _me_queries(client, "/me/?page=2") == few
+    page = client.get("/me/payouts/").content.decode()
+    assert page.count("data-payout ") == 50  # the latest 50, not every payout ever
+
+
 def test_payouts_show_their_state_and_transaction(client, contributor, settings) -> None:
     settings.NEAR_EXPLORER_TX_URL = "https://explorer.example/txns/"
     Payout.objects.create(
