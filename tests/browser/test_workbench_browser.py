@@ -261,3 +261,63 @@ def test_the_earnings_page_shows_accepted_work_and_withdraws(
     # The project of the accepted answers is named, as text.
     assert f"Birds {XSS}" in page.locator("table.answers").inner_text()
     assert Project.objects.filter(title__startswith="Birds").count() == 1
+
+
+def test_the_shortcuts_dialog_gives_the_focus_back(page, live_server) -> None:
+    """The list of keys opens from its button or with ?, keeps the focus inside while
+    open (modal), and Escape gives the focus back to where it was: the button, or the
+    label chosen before."""
+    project = project_with_items(items=2)
+    sign_in(page, live_server, UserFactory(username="dialog"))
+    page.goto(f"/work/{project.public_id}/")
+    opener = page.get_by_role("button", name=re.compile("Keyboard shortcuts"))
+    expect(opener).to_be_visible()
+    opener.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#shortcuts")
+    expect(dialog).to_be_visible()
+    assert page.evaluate("document.getElementById('shortcuts').contains(document.activeElement)")
+    for _ in range(4):  # Tab stays within the dialog
+        page.keyboard.press("Tab")
+        assert page.evaluate(
+            "document.getElementById('shortcuts').contains(document.activeElement)"
+            " || document.activeElement === document.body"
+        )
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.activeElement.matches('[data-shortcuts-open]')")
+    page.keyboard.press("2")
+    page.keyboard.press("?")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert page.evaluate("document.activeElement.dataset.key") == "2"
+    assert_clean(page)
+
+
+def test_an_answer_sent_while_offline_says_so_and_goes_through_after(page, live_server) -> None:
+    """No connection: the page says so in words (from the template), records nothing;
+    back online, the same keys send the answer and the message goes away."""
+    project = project_with_items(items=2)
+    user = UserFactory(username="offline")
+    sign_in(page, live_server, user)
+    page.goto(f"/work/{project.public_id}/")
+    expect(page.locator(".item-text")).to_be_visible()
+    page.context.set_offline(True)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    error = page.locator("#page-error")
+    expect(error).to_be_visible()
+    expect(error).to_have_text(
+        "The server could not be reached: check your connection and try again."
+    )
+    assert not Submission.objects.exists()
+    page.context.set_offline(False)
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    _session_count(page, 1)
+    expect(error).to_be_hidden()
+    assert Submission.objects.filter(assignment__contributor=user).count() == 1
+    assert page.watched.dialogs == []
+    assert page.watched.outside_requests == []
+    assert axe_violations(page) == []
