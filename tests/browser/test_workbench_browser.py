@@ -270,7 +270,14 @@ def test_the_shortcuts_dialog_gives_the_focus_back(page, live_server) -> None:
     project = project_with_items(items=2)
     sign_in(page, live_server, UserFactory(username="dialog"))
     page.goto(f"/work/{project.public_id}/")
-    opener = page.get_by_role("button", name=re.compile("Keyboard shortcuts"))
+    # Buttons are named by what they do; their keys are announced as shortcuts.
+    submit = page.get_by_role("button", name="Submit", exact=True)
+    expect(submit).to_have_attribute("aria-keyshortcuts", "Enter")
+    expect(page.get_by_role("button", name="Skip", exact=True)).to_be_visible()
+    expect(page.get_by_role("radio", name="cat", exact=True)).to_have_attribute(
+        "aria-keyshortcuts", "1"
+    )
+    opener = page.get_by_role("button", name="Keyboard shortcuts", exact=True)
     expect(opener).to_be_visible()
     opener.focus()
     page.keyboard.press("Enter")
