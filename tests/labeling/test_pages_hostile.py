@@ -217,3 +217,20 @@ def test_an_unknown_answer_in_ones_own_project_is_refused_with_its_code(client, 
     assert "[submission_not_found]" in htmx.content.decode()
     page = client.post(url, follow=True).content.decode()
     assert "[submission_not_found]" in page
+
+
+@pytest.mark.parametrize("path", [*PAGES_POST, ACCEPT])
+def test_every_post_needs_the_csrf_token(world, path) -> None:
+    """A form posted from another site (the session cookie, no token) is refused by
+    Django's CSRF check before the view runs: nothing is decided, paid or answered."""
+    client = Client(enforce_csrf_checks=True)
+    owner = world["project"].owner if "/projects/" in path else world["contributor"]
+    client.force_login(owner)
+    before = _snapshot(world)
+    data = {
+        "amount": "1", "idempotency_key": "k", "action": "close", "reason": "r",
+        "assignment": str(world["assignment"].public_id), "label": "cat",
+    }  # fmt: skip
+    for htmx in ({}, {"HTTP_HX_REQUEST": "true"}):
+        assert client.post(_url(path, world), data, **htmx).status_code == 403
+    assert _snapshot(world) == before
