@@ -316,3 +316,18 @@ def test_a_contributor_of_the_project_cannot_decide_its_reviews_nor_close_it(cli
     assert submission.status == Submission.Status.REVIEW
     assert Project.objects.get(pk=project.pk).status == project.status
     assert earnings_summary(user=contributor).earned == earned
+
+
+def test_the_review_queue_names_the_smoothed_gold_accuracy_apart_from_the_leaderboards(client):
+    """The leaderboard's gold accuracy is right / answered (3/3 = 100%); the score's
+    part is the engine's estimate (3+1)/(3+2) = 0.80. Both on one requester's screens
+    under one name would contradict each other: the estimate says what it is."""
+    project = dashboard_project()
+    submission = in_review(project)[0]
+    parts = dict(submission.score_parts or {})
+    parts["gold"] = {"answers": 3, "correct": 3, "accuracy": 0.8}
+    Submission.objects.filter(pk=submission.pk).update(score_parts=parts)
+    client.force_login(project.owner)
+    html = _text(client.get(_review(project)).content.decode())
+    assert "Estimated gold accuracy 0.80 (from 3 gold answers, counting one right" in html
+    assert " Gold accuracy 0.80" not in html
