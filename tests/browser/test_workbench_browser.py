@@ -330,3 +330,36 @@ def test_an_answer_sent_while_offline_says_so_and_goes_through_after(page, live_
     assert page.watched.dialogs == []
     assert page.watched.outside_requests == []
     assert axe_violations(page) == []
+
+
+def test_the_earnings_page_fits_a_phone(page, live_server, settings) -> None:
+    """Long unbroken text (a project title, a NEAR account, a transaction hash) wraps or
+    scrolls inside its table: the page itself never scrolls sideways at 375px."""
+    settings.AUTO_PAYOUT_NEAR = ""
+    settings.NEAR_EXPLORER_TX_URL = ""
+    user = UserFactory(username="phone-earner")
+    project = project_with_items(items=2, answers_per_item=1, title="T" * 120)
+    assignment = assignment_claim_next(project=project, contributor=user)
+    assignment_submit(public_id=assignment.public_id, contributor=user, answer={"label": "cat"})
+    ContributorQuality.objects.create(
+        project=project, contributor=user, reputation=0.7, answers=1, paused_at=timezone.now(),
+        pause_reason="R" * 200,
+    )  # fmt: skip
+    Payout.objects.create(
+        user=user, receiver_id="a" * 64, amount=near_to_yocto("1.123456789012345678901234"),
+        status=Payout.Status.SUBMITTED, tx_hash="H" * 44,
+    )  # fmt: skip
+    sign_in(page, live_server, user)
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto("/me/")
+    expect(page.locator("[data-payout]")).to_have_count(1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for control in (page.locator("#id_amount"), page.get_by_role("button", name="Withdraw")):
+        box = control.bounding_box()
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= 375
+    page.context.set_offline(True)  # the payouts list polls: stop it, its error is not ours
+    assert page.watched.dialogs == []
+    assert page.watched.outside_requests == []
+    assert axe_violations(page) == []
+    screenshot(page, "earnings-phone")
