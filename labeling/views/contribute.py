@@ -17,7 +17,6 @@ from typing import Any, cast
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,10 +25,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from config.errors import ApplicationError, NotFoundError
-from config.pages import error_message
+from config.pages import error_message, login_required_page
 from config.users import User
 from labeling import selectors
-from labeling.errors import ContributorPausedError, ProjectNotActiveError
+from labeling.errors import (
+    AssignmentNotFoundError,
+    ContributorPausedError,
+    ProjectNotActiveError,
+)
 from labeling.markdown import markdown_safe
 from labeling.models import Assignment, Project
 from labeling.services.queue import assignment_claim_next, assignment_skip, assignment_submit
@@ -71,6 +74,7 @@ def _project_for(user: User, project_id: Any) -> Project:
 # --- home ------------------------------------------------------------------------------
 
 
+@require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """The landing page: open projects as cards, with pay, time and standing."""
     user = _user(request) if request.user.is_authenticated else None
@@ -216,7 +220,7 @@ def _task_response(
     return render(request, "labeling/workbench.html", context, status=task.status)
 
 
-@login_required
+@login_required_page
 @require_http_methods(["GET", "POST"])
 def workbench(request: HttpRequest, project_id: str) -> HttpResponse:
     """One item at a time: the item, the instructions, the answer widget, a timer.
@@ -239,6 +243,12 @@ def _workbench_post(request: HttpRequest, project: Project) -> HttpResponse:
         errors.append(
             ApplicationError(gettext("The form came back incomplete; try again."), code="invalid")
         )
+    elif not selectors.assignment_is_contributors_in_project(
+        project=project, contributor=user, public_id=form.cleaned_data["assignment"]
+    ):
+        # The services find the contributor's assignment in any project; this page answers
+        # only its own project's (else B's page would record an answer to A and count it).
+        errors.append(AssignmentNotFoundError(gettext("No such assignment in this project.")))
     elif form.cleaned_data["action"] == "skip":
         try:
             assignment_skip(public_id=form.cleaned_data["assignment"], contributor=user)
@@ -287,6 +297,9 @@ def _feedback_text(feedback: dict[str, Any]) -> str:
 # --- history and earnings ----------------------------------------------------------------
 
 SUBMISSIONS_PER_PAGE = 25
+# Pages of answers one can ask for: past it the offset would overflow the database's
+# bigint (?page=10**30 was a 500); a contributor with more answers pages by project.
+MAX_PAGE = 100_000
 PAYOUTS_SHOWN = 50
 PAYOUT_STATUS_TEXT: dict[str, Any] = {
     Payout.Status.PENDING: _("Waiting to be sent"),
@@ -333,8 +346,9 @@ def _payouts_context(user: User) -> dict[str, Any]:
 
 
 def _page_number(request: HttpRequest) -> int:
+    """?page=N, 1 for anything that is not a page number, at most MAX_PAGE."""
     try:
-        return max(1, int(request.GET.get("page", "1")))
+        return min(MAX_PAGE, max(1, int(request.GET.get("page", "1"))))
     except ValueError:
         return 1
 
@@ -355,6 +369,11 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
             initial={"amount": yocto_to_near(summary.balance), "idempotency_key": uuid.uuid4()}
         )
     return {
+        # A key the form came back without (or mangled) is replaced: nothing was
+        # requested with it, and the next submit must carry a valid one.
+        "idempotency_key": uuid.uuid4()
+        if form.is_bound and "idempotency_key" in form.errors
+        else form["idempotency_key"].value(),
         "summary": summary,
         "money": {
             "balance": _near(summary.balance),
@@ -364,7 +383,7 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
             "paid": _near(summary.paid),
         },
         "work": work,
-        "quality": selectors.contributor_quality(user=user),
+        "quality": selectors.contributor_quality(user=user, hide_unrevealed_gold=True),
         "near": near,
         "near_verified": bool(near and near.verified_at),
         "min_payout": settings.MIN_PAYOUT_NEAR,
@@ -376,7 +395,7 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
     }
 
 
-@login_required
+@login_required_page
 @require_GET
 def me(request: HttpRequest) -> HttpResponse:
     """The contributor's money (balance, pending, earned, in flight, paid), quality,
@@ -384,14 +403,14 @@ def me(request: HttpRequest) -> HttpResponse:
     return render(request, "labeling/me.html", _me_context(request))
 
 
-@login_required
+@login_required_page
 @require_GET
 def me_payouts(request: HttpRequest) -> HttpResponse:
     """The payouts list alone: the page polls it while a payout is on its way."""
     return render(request, "labeling/me_payouts.html", _payouts_context(_user(request)))
 
 
-@login_required
+@login_required_page
 @require_POST
 def withdraw(request: HttpRequest) -> HttpResponse:
     """Withdraw earnings to the contributor's proven NEAR account, once per form shown."""

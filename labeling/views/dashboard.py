@@ -6,25 +6,20 @@ which words. Every view is the owner's alone: anybody else gets 404, as for no p
 """
 
 import json
-from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from config.errors import ApplicationError, NotFoundError
-from config.pages import error_fragment, error_message
+from config.pages import error_fragment, error_message, login_required_page
 from config.users import User
 from labeling import selectors
 from labeling.models import Project, Submission
@@ -50,27 +45,9 @@ EXPORT_FORMATS = (("jsonl", _("Download JSONL")),)
 REVIEW_PAGE_SIZE = 100
 
 
-def _signed_in(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """login_required that also answers htmx: a request from a page whose session ended
-    sends the whole page to the sign-in (HX-Redirect), not the sign-in into a fragment."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.is_authenticated:
-            return view(request, *args, **kwargs)
-        if getattr(request, "htmx", False):
-            current = request.headers.get("HX-Current-URL") or request.get_full_path()
-            parts = urlsplit(current)
-            back = parts.path + (f"?{parts.query}" if parts.query else "")
-            return HttpResponseClientRedirect(redirect_to_login(back).url)
-        return redirect_to_login(request.get_full_path())
-
-    return wrapper
-
-
 def _owner(request: HttpRequest) -> User:
     user = request.user
-    if not isinstance(user, User):  # _signed_in lets only a signed-in user through
+    if not isinstance(user, User):  # login_required_page lets only a signed-in user through
         raise Http404
     return user
 
@@ -110,7 +87,7 @@ def _figures_context(project: Project) -> dict[str, Any]:
 
 
 @require_GET
-@_signed_in
+@login_required_page
 def project_dashboard(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The project page: figures, charts, quality, the review queue's size, export."""
     project = _owned(request, project_id)
@@ -158,7 +135,7 @@ def project_dashboard(request: HttpRequest, project_id: Any) -> HttpResponse:
 
 
 @require_GET
-@_signed_in
+@login_required_page
 def project_figures(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The figures alone, polled by the page every few seconds while the project runs."""
     project = _owned(request, project_id)
@@ -168,7 +145,7 @@ def project_figures(request: HttpRequest, project_id: Any) -> HttpResponse:
 
 
 @require_POST
-@_signed_in
+@login_required_page
 def project_status_change(request: HttpRequest, project_id: Any) -> HttpResponse:
     """Publish or close the project (POST action=publish|close), then back to its page."""
     project = _owned(request, project_id)
@@ -201,7 +178,7 @@ class ReviewRejectForm(forms.Form):
 
 
 @require_GET
-@_signed_in
+@login_required_page
 def project_review(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The answers waiting for the requester's decision, oldest first."""
     project = _owned(request, project_id)
@@ -220,13 +197,13 @@ def project_review(request: HttpRequest, project_id: Any) -> HttpResponse:
 
 
 @require_POST
-@_signed_in
+@login_required_page
 def review_accept(request: HttpRequest, project_id: Any, submission_id: Any) -> HttpResponse:
     return _review_decide(request, project_id, submission_id, accept=True)
 
 
 @require_POST
-@_signed_in
+@login_required_page
 def review_reject(request: HttpRequest, project_id: Any, submission_id: Any) -> HttpResponse:
     return _review_decide(request, project_id, submission_id, accept=False)
 

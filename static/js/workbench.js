@@ -54,6 +54,9 @@
     if (id !== shownId) { shownId = id; shownAt = performance.now(); }
     startTimer();
     if (moveFocus) {
+      // The server answered: a message that it could not be reached is stale now.
+      const pageError = document.getElementById("page-error");
+      if (pageError) pageError.hidden = true;
       // Keep the keyboard user in place: the new item's heading, announced by readers.
       const title = document.getElementById("task-title");
       if (title) title.focus({ preventScroll: false });

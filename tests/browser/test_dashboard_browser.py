@@ -199,3 +199,24 @@ def _tab_to(page, locator, *, limit: int = 60) -> None:
             return
         page.keyboard.press("Tab")
     raise AssertionError("never reached with Tab")
+
+
+def test_the_review_queue_fits_a_phone(page, client, live_server, project) -> None:
+    from labeling.models import Item
+
+    first = in_review(project)[0]
+    Item.objects.filter(pk=first.assignment.item_id).update(
+        data={"text": "W" * 300, "k" * 80: "v" * 300}, external_id="E" * 120
+    )
+    _sign_in(page, client, project.owner, live_server)
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"/projects/{project.public_id}/review/")
+    expect_cards = page.locator("li.review-item")
+    assert expect_cards.count() == 9
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the review queue scrolls sideways on a phone ({width}px)"
+    reject = expect_cards.first.get_by_role("button", name="Reject")
+    box = reject.bounding_box()
+    assert box["x"] + box["width"] <= 375
+    _clean(page)
+    screenshot(page, "review-phone")

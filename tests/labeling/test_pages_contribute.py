@@ -159,6 +159,37 @@ def test_the_workbench_sends_anonymous_visitors_to_sign_in(client) -> None:
     assert not Assignment.objects.exists()
 
 
+def test_an_htmx_request_after_the_session_ended_sends_the_page_to_sign_in(client) -> None:
+    """The workbench's submit and the earnings page's polling, signed out meanwhile: the
+    whole page goes to the sign-in (HX-Redirect), not the sign-in into the fragment."""
+    project = project_with_items(items=1)
+    work = f"http://testserver{_work(project)}"
+    submit = client.post(
+        _work(project), {"action": "skip"}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=work
+    )
+    assert submit.status_code == 200
+    assert submit["HX-Redirect"] == f"/signin/?next={_work(project)}"
+    poll = client.get(
+        "/me/payouts/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/me/?page=2"
+    )
+    assert poll["HX-Redirect"] == "/signin/?next=/me/%3Fpage%3D2"
+    assert not Assignment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "current",
+    ["https://evil.example/steal", "http://testserver//evil.example/x", "//evil.example/x",
+     "http://testserver/\\evil.example", "javascript:alert(1)"],
+)  # fmt: skip
+def test_the_sign_in_redirect_of_an_htmx_request_stays_on_this_site(client, current) -> None:
+    """HX-Current-URL is the client's word: a next= taken from it is this site's path."""
+    response = client.get("/me/payouts/", HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL=current)
+    target = response["HX-Redirect"]
+    assert target.startswith("/signin/?next=%2F") or target.startswith("/signin/?next=/")
+    assert "evil" not in target
+    assert "javascript" not in target
+
+
 def test_another_requesters_draft_and_unknown_projects_are_404(client, contributor) -> None:
     draft = project_with_items(items=2, status=Project.Status.DRAFT)
     assert client.get(_work(draft)).status_code == 404
@@ -359,6 +390,26 @@ def test_someone_elses_assignment_cannot_be_answered_from_the_page(client, contr
     assert not Submission.objects.exists()
 
 
+def test_an_assignment_is_answered_only_on_its_own_projects_page(client, contributor) -> None:
+    """A reservation of project A posted to project B's workbench is refused as unknown
+    there: nothing is recorded, skipped, or counted in B's session, and A's reservation
+    stays as it was."""
+    first = project_with_items(items=2, title="First")
+    second = project_with_items(items=2, title="Second")
+    client.get(_work(first))
+    client.get(_work(second))
+    theirs = _reserved(contributor, first)
+    for action in ("submit", "skip"):
+        data = {"assignment": theirs.public_id, "action": action, "label": "cat"}
+        page = client.post(_work(second), data, **HTMX).content.decode()
+        assert "[assignment_not_found]" in page
+        assert "0 answers this session" in page
+        followed = client.post(_work(second), data, follow=True).content.decode()
+        assert "[assignment_not_found]" in followed
+    assert not Submission.objects.exists()
+    assert _reserved(contributor, first) == theirs
+
+
 # --- gold --------------------------------------------------------------------------------
 
 
@@ -472,6 +523,44 @@ def test_the_earnings_page_shows_money_answers_and_quality(client, contributor, 
     assert 'href="/account/"' in page
 
 
+def test_the_quality_figures_say_they_are_as_of_the_last_rating(client, contributor, settings):
+    """Two answers accepted while the engine's last rating counted none: the page does not
+    put "Answers 0" beside "2 answers accepted" unexplained. It says which answers it
+    counts (rated ones, as of the last rating), and says "not rated yet" with no rating."""
+    settings.AUTO_PAYOUT_NEAR = ""
+    project = project_with_items(items=4, answers_per_item=1, title="Birds")
+    _answer(project, contributor, "cat", status=Submission.Status.ACCEPTED)
+    _answer(project, contributor, "dog", status=Submission.Status.ACCEPTED)
+    page = client.get("/me/").content.decode()
+    assert "2 answers accepted" in page
+    assert "Not rated yet" in page
+    assert "<dt>Answers</dt>" not in page
+    ContributorQuality.objects.create(project=project, contributor=contributor, reputation=0.8)
+    page = client.get("/me/").content.decode()
+    assert "<dt>Answers</dt>" not in page
+    assert re.search(r"<dt>Answers rated</dt><dd data-answers-rated>0</dd>", page)
+    assert "last rating" in page
+
+
+def test_gold_counts_stay_hidden_where_the_project_hides_gold(client, contributor) -> None:
+    """How many of one's answers were to check items would tell, answer after answer,
+    which items are gold: the page shows it only for projects that reveal gold."""
+    hiding = project_with_items(items=1, show_gold_feedback=False, title="Hiding")
+    showing = project_with_items(items=1, title="Showing")
+    ContributorQuality.objects.create(
+        project=hiding, contributor=contributor, answers=9, gold_answers=3, gold_correct=1
+    )
+    page = client.get("/me/").content.decode()
+    assert "Check items right" not in page
+    assert "1 / 3" not in page
+    ContributorQuality.objects.create(
+        project=showing, contributor=contributor, answers=4, gold_answers=2, gold_correct=2
+    )
+    page = client.get("/me/").content.decode()
+    assert "<dt>Check items right</dt><dd>2 / 2</dd>" in page
+    assert re.search(r"<dd data-answers-rated>13</dd>", page)
+
+
 def test_a_gold_answers_score_stays_hidden_where_the_project_hides_gold(
     client, contributor, gold_first
 ) -> None:
@@ -499,6 +588,35 @@ def test_answers_are_paginated(client, contributor) -> None:
     assert 'href="?page=1"' in second
     assert "?page=3" not in second
     assert client.get("/me/?page=abc").status_code == 200
+
+
+def _me_queries(client, path: str = "/me/") -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_the_earnings_page_reads_a_fixed_number_of_queries(client, contributor) -> None:
+    """However many answers, projects, standings and payouts: no query per row, and the
+    lists are bounded (a page of answers, the latest payouts)."""
+    first = project_with_items(items=2, answers_per_item=1)
+    _answer(first, contributor, "cat")
+    ContributorQuality.objects.create(project=first, contributor=contributor, reputation=0.8)
+    Payout.objects.create(user=contributor, receiver_id="ann.near", amount=1, status="confirmed")
+    few = _me_queries(client)
+    for n in range(6):
+        project = project_with_items(items=5, answers_per_item=1, title=f"P{n}")
+        for _ in range(5):
+            _answer(project, contributor, "dog")
+        ContributorQuality.objects.create(project=project, contributor=contributor, answers=5)
+    for n in range(60):
+        Payout.objects.create(
+            user=contributor, receiver_id="ann.near", amount=n + 1, status="confirmed"
+        )
+    assert _me_queries(client) == few
+    assert _me_queries(client, "/me/?page=2") == few
+    page = client.get("/me/payouts/").content.decode()
+    assert page.count("data-payout ") == 50  # the latest 50, not every payout ever
 
 
 def test_payouts_show_their_state_and_transaction(client, contributor, settings) -> None:
@@ -568,6 +686,22 @@ def test_withdrawal_refusals_are_shown_with_their_codes(client, earner) -> None:
     assert "[amount_invalid]" in bad.content.decode()
     assert not Payout.objects.exists()
     assert earnings_summary(user=earner).balance == near_to_yocto("3")
+
+
+@pytest.mark.parametrize("key", [None, "", "k" * 300, "a\x00b"])
+def test_a_withdrawal_form_without_its_key_says_so_with_a_code(client, earner, key) -> None:
+    """The hidden once-only key missing or mangled: the page says the form came back
+    incomplete, with a code, and the amount typed stays; nothing is withdrawn."""
+    data = {"amount": "1.5"} if key is None else {"amount": "1.5", "idempotency_key": key}
+    response = client.post("/me/withdraw/", data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "The form came back incomplete" in page
+    assert re.search(r"\[(required|max_length|null_characters_not_allowed)\]", page)
+    assert 'value="1.5"' in page
+    # A fresh key for the next submit, not the mangled one sent back.
+    uuid.UUID(re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1))
+    assert not Payout.objects.exists()
 
 
 def test_withdrawing_without_a_near_account_points_to_the_account_page(client, settings):

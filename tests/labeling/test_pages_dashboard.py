@@ -294,3 +294,40 @@ def test_the_page_takes_a_fixed_number_of_queries(client, django_assert_max_num_
         assert client.get(_review(big)).status_code == 200
     assert len(in_review(big)) == 12
     assert len(review_queries.captured_queries) <= 12
+
+
+def test_a_contributor_of_the_project_cannot_decide_its_reviews_nor_close_it(client) -> None:
+    """Having answered in a project gives no say over it: every requester endpoint is 404
+    to anyone but the owner, for htmx and plain forms alike, and nothing changes."""
+    project = dashboard_project()
+    submission = in_review(project)[0]
+    contributor = submission.assignment.contributor
+    earned = earnings_summary(user=contributor).earned
+    client.force_login(contributor)
+    posts = [
+        (_decide(project, submission, "accept"), {}),
+        (_decide(project, submission, "reject"), {"reason": "mine now"}),
+        (reverse("project-status", kwargs={"project_id": project.public_id}), {"action": "close"}),
+    ]
+    for url, data in posts:
+        for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+            assert client.post(url, data, **headers).status_code == 404
+    submission.refresh_from_db()
+    assert submission.status == Submission.Status.REVIEW
+    assert Project.objects.get(pk=project.pk).status == project.status
+    assert earnings_summary(user=contributor).earned == earned
+
+
+def test_the_review_queue_names_the_smoothed_gold_accuracy_apart_from_the_leaderboards(client):
+    """The leaderboard's gold accuracy is right / answered (3/3 = 100%); the score's
+    part is the engine's estimate (3+1)/(3+2) = 0.80. Both on one requester's screens
+    under one name would contradict each other: the estimate says what it is."""
+    project = dashboard_project()
+    submission = in_review(project)[0]
+    parts = dict(submission.score_parts or {})
+    parts["gold"] = {"answers": 3, "correct": 3, "accuracy": 0.8}
+    Submission.objects.filter(pk=submission.pk).update(score_parts=parts)
+    client.force_login(project.owner)
+    html = _text(client.get(_review(project)).content.decode())
+    assert "Estimated gold accuracy 0.80 (from 3 gold answers, counting one right" in html
+    assert " Gold accuracy 0.80" not in html
