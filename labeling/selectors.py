@@ -24,7 +24,7 @@ def project_get_owned(*, user: User, public_id: Any) -> Project:
     """The user's own project, or 404 (a stranger's project is as unknown as none)."""
     project = Project.objects.filter(public_id=public_id, owner=user).first()
     if project is None:
-        raise NotFoundError("No such project.", code="project_not_found")
+        raise NotFoundError(gettext("No such project."), code="project_not_found")
     return project
 
 
@@ -37,7 +37,7 @@ def project_get_visible(*, user: User, public_id: Any) -> Project:
         .first()
     )
     if project is None:
-        raise NotFoundError("No such project.", code="project_not_found")
+        raise NotFoundError(gettext("No such project."), code="project_not_found")
     return project
 
 

@@ -156,10 +156,10 @@ def project_publish(*, project: Project) -> Project:
         if project.status == Project.Status.ACTIVE:
             return project
         if project.status == Project.Status.COMPLETED:
-            raise ProjectStateError("A completed project cannot be published again.")
+            raise ProjectStateError(gettext("A completed project cannot be published again."))
         funding = project_funding(project=project)
         if funding.items == 0:
-            raise ProjectStateError("Import items before publishing.")
+            raise ProjectStateError(gettext("Import items before publishing."))
         if funding.shortfall > 0:
             raise ProjectNotFundedError(
                 "The escrow cannot cover every answer at reward plus fee.",

@@ -161,7 +161,7 @@ def assignment_claim_next(*, project: Project, contributor: User) -> Assignment 
     if project.status == Project.Status.COMPLETED:
         return None  # every item is decided: nothing left, for anyone
     if project.status != Project.Status.ACTIVE:
-        raise ProjectNotActiveError("This project is not taking answers.")
+        raise ProjectNotActiveError(gettext("This project is not taking answers."))
     paused = contributor_pause_reason(project=project, contributor=contributor)
     if paused is not None:
         raise ContributorPausedError(paused, extra={"reason": paused})
@@ -184,7 +184,7 @@ def assignment_claim_item(*, project: Project, contributor: User, item_id: int) 
     rather than chosen by the queue. Contributors get items from assignment_claim_next.
     """
     if project.status != Project.Status.ACTIVE:
-        raise ProjectNotActiveError("This project is not taking answers.")
+        raise ProjectNotActiveError(gettext("This project is not taking answers."))
     paused = contributor_pause_reason(project=project, contributor=contributor)
     if paused is not None:
         raise ContributorPausedError(paused, extra={"reason": paused})
@@ -357,7 +357,7 @@ def _assignment_for(*, public_id: Any, contributor: User) -> Assignment:
     """
     found = list(Assignment.objects.raw(_sql().assignment, [_uuid_db(public_id), contributor.pk]))
     if not found:
-        raise AssignmentNotFoundError("No such assignment.")
+        raise AssignmentNotFoundError(gettext("No such assignment."))
     assignment = found[0]
     assignment.project = next(iter(Project.objects.raw(_sql().project, [assignment.project_id])))
     return assignment
@@ -367,7 +367,7 @@ def _uuid_db(value: Any) -> Any:
     try:
         parsed = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError as exc:
-        raise AssignmentNotFoundError("No such assignment.") from exc
+        raise AssignmentNotFoundError(gettext("No such assignment.")) from exc
     return Assignment._meta.get_field("public_id").get_db_prep_value(parsed, connection)
 
 
@@ -450,7 +450,7 @@ def assignment_submit(
         if assignment.status == Assignment.Status.SUBMITTED:
             return Submission.objects.get(assignment=assignment)
         if assignment.status == Assignment.Status.SKIPPED:
-            raise AssignmentClosedError("This assignment was skipped.")
+            raise AssignmentClosedError(gettext("This assignment was skipped."))
         now = timezone.now()
         if assignment.status == Assignment.Status.EXPIRED or assignment.expires_at <= now:
             expired = True
@@ -474,7 +474,7 @@ def assignment_submit(
             )
     if expired:
         assignment_expire_if_due(assignment_id=assignment.pk)
-        raise AssignmentExpiredError("The reservation expired; take the next item.")
+        raise AssignmentExpiredError(gettext("The reservation expired; take the next item."))
     return submission
 
 
@@ -518,12 +518,12 @@ def assignment_skip(*, public_id: Any, contributor: User) -> Assignment:
         if assignment.status == Assignment.Status.SKIPPED:
             return assignment
         if assignment.status == Assignment.Status.SUBMITTED:
-            raise AssignmentClosedError("This assignment was already answered.")
+            raise AssignmentClosedError(gettext("This assignment was already answered."))
         if (
             assignment.status == Assignment.Status.EXPIRED
             or assignment.expires_at <= timezone.now()
         ):
-            raise AssignmentExpiredError("The reservation expired.")
+            raise AssignmentExpiredError(gettext("The reservation expired."))
         assignment.status = Assignment.Status.SKIPPED
         assignment.finished_at = timezone.now()
         assignment.save(update_fields=["status", "finished_at"])

@@ -2,6 +2,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext
+
 from labeling.task_types.base import AnswerInvalidError, ConfigInvalidError, TaskType, Verdict
 
 MAX_LABELS = 200
@@ -23,9 +25,11 @@ class Classification(TaskType):
         if not all(
             isinstance(label, str) and label.strip() and len(label) <= 100 for label in labels
         ):
-            raise ConfigInvalidError("Labels are non-empty strings of at most 100 characters.")
+            raise ConfigInvalidError(
+                gettext("Labels are non-empty strings of at most 100 characters.")
+            )
         if len(set(labels)) != len(labels):
-            raise ConfigInvalidError("Labels must be distinct.")
+            raise ConfigInvalidError(gettext("Labels must be distinct."))
         return {"labels": labels}
 
     def answer_validate(self, config: dict[str, Any], answer: Any) -> Any:

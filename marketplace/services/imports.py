@@ -226,7 +226,7 @@ def items_import(*, project: Project, rows: Iterable[RowOrError]) -> int:
     (project_not_funded) unless the escrow covers every answer slot the new items add.
     """
     if project.status == Project.Status.COMPLETED:
-        raise ProjectStateError("A completed project takes no more items.")
+        raise ProjectStateError(gettext("A completed project takes no more items."))
     collected: list[Row] = []
     errors: list[ImportInvalidError] = []
     seen: dict[str, int] = {}

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.authtoken.models import Token
 
 from config.errors import PermissionError_
@@ -118,24 +119,28 @@ def auth_challenges_purge(*, expired_for_seconds: int = 3600, batch: int = 5000)
 def _nonce_hex(proof: NearProof) -> str:
     raw = _b64decode(proof.nonce)
     if raw is None or len(raw) != NEP413_NONCE_LEN:
-        raise AuthError("The nonce is not one of ours.", code="auth_nonce_unknown")
+        raise AuthError(gettext("The nonce is not one of ours."), code="auth_nonce_unknown")
     return raw.hex()
 
 
 def _challenge_check(challenge: AuthChallenge | None, proof: NearProof) -> AuthChallenge:
     if challenge is None:
-        raise AuthError("The nonce is not one of ours.", code="auth_nonce_unknown")
+        raise AuthError(gettext("The nonce is not one of ours."), code="auth_nonce_unknown")
     if challenge.used_at is not None:
-        raise AuthError("This nonce was already used.", code="auth_nonce_used")
+        raise AuthError(gettext("This nonce was already used."), code="auth_nonce_used")
     if challenge.expires_at <= timezone.now():
-        raise AuthError("This nonce has expired; ask for a new one.", code="auth_nonce_expired")
+        raise AuthError(
+            gettext("This nonce has expired; ask for a new one."), code="auth_nonce_expired"
+        )
     if proof.recipient != settings.NEAR_AUTH_RECIPIENT or proof.recipient != challenge.recipient:
         raise AuthError(
             f"The message must be signed for the recipient {settings.NEAR_AUTH_RECIPIENT}.",
             code="auth_wrong_recipient",
         )
     if proof.message != challenge.message:
-        raise AuthError("The message is not the one asked for.", code="auth_message_mismatch")
+        raise AuthError(
+            gettext("The message is not the one asked for."), code="auth_message_mismatch"
+        )
     return challenge
 
 
@@ -162,7 +167,7 @@ def _key_check(proof: NearProof) -> None:
             ) from exc
         raise ChainUnavailableError(f"The NEAR RPC refused the lookup: {exc.name}") from exc
     except NearTransportError as exc:
-        raise ChainUnavailableError("The NEAR RPC did not answer; try again.") from exc
+        raise ChainUnavailableError(gettext("The NEAR RPC did not answer; try again.")) from exc
     if access_key.get("permission") != "FullAccess":
         raise AuthError(
             "Sign with a full-access key of the account, not a function-call key.",

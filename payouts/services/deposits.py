@@ -7,6 +7,7 @@ from typing import Any
 import base58
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from config.users import User
 from payouts.errors import (
@@ -65,17 +66,21 @@ def deposit_credit(
     """
     tx_hash = tx_hash.strip() if isinstance(tx_hash, str) else ""
     if not tx_hash_is_valid(tx_hash):
-        raise DepositError("Not a NEAR transaction hash (base58).", code="deposit_hash_invalid")
+        raise DepositError(
+            gettext("Not a NEAR transaction hash (base58)."), code="deposit_hash_invalid"
+        )
     if sender_account_id is not None and not account_id_is_valid(sender_account_id):
         raise DepositError(
             "Not a valid NEAR account id (lowercase a-z, 0-9, - _ . separators, 2-64 chars).",
             code="deposit_sender_invalid",
         )
     if Deposit.objects.filter(tx_hash=tx_hash).exists():
-        raise DepositError("This transaction was already credited.", code="deposit_already_used")
+        raise DepositError(
+            gettext("This transaction was already credited."), code="deposit_already_used"
+        )
     near = NearAccount.objects.filter(user=user).first()
     if near is None:
-        raise NearAccountMissingError("Link your NEAR account before depositing.")
+        raise NearAccountMissingError(gettext("Link your NEAR account before depositing."))
     if near.verified_at is None:  # the sender check below is only as good as the link
         raise NearAccountUnverifiedError(
             f"Prove you control {near.account_id} (sign with it) before depositing."
@@ -83,7 +88,9 @@ def deposit_credit(
 
     found = _tx_lookup(tx_hash=tx_hash, sender_account_id=sender_account_id or near.account_id)
     if found is None:
-        raise DepositError("The chain does not know this transaction.", code="deposit_unknown")
+        raise DepositError(
+            gettext("The chain does not know this transaction."), code="deposit_unknown"
+        )
     if found.result is None:
         raise DepositError(
             "The NEAR node has no outcome for this transaction yet; try again in a few seconds.",
@@ -132,7 +139,7 @@ def _tx_lookup(*, tx_hash: str, sender_account_id: str) -> TxStatus | None:
             f"The NEAR RPC could not answer the lookup: {exc.cause_name or exc.name}"
         ) from exc
     except NearTransportError as exc:
-        raise ChainUnavailableError("The NEAR RPC did not answer; try again.") from exc
+        raise ChainUnavailableError(gettext("The NEAR RPC did not answer; try again.")) from exc
 
 
 def _deposit_check(found: TxStatus, *, account_id: str) -> tuple[int, bool] | DepositError:

@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from config.enqueue import enqueue_on_commit
 from config.idempotency import idempotent_replay, request_fingerprint
@@ -55,7 +56,7 @@ def payout_request_once(
             return idempotent_replay(earlier, fingerprint=fingerprint), False
     near = NearAccount.objects.filter(user=user).first()
     if near is None:
-        raise NearAccountMissingError("Link a NEAR account to be paid to.")
+        raise NearAccountMissingError(gettext("Link a NEAR account to be paid to."))
     if near.verified_at is None:
         raise NearAccountUnverifiedError(
             f"Prove you control {near.account_id} (sign in with it) before withdrawing."
