@@ -200,24 +200,24 @@ def _standing(row: ContributorQuality) -> dict[str, Any]:
     }
 
 
-def _own_standing(row: ContributorQuality, *, hide_gold: bool) -> dict[str, Any]:
-    """A contributor's standing as they may see it. With `hide_gold`, where the project
-    does not reveal gold, not how many of their answers were to gold items (None), as for
+def _own_standing(row: ContributorQuality) -> dict[str, Any]:
+    """A contributor's standing as they may see it: where the project does not reveal
+    gold, not how many of their answers were to gold items (None), as for
     their answers' scores (submissions_of_contributor): a count that moves after an
     answer says that answer was to a gold item."""
     standing = {"project": row.project.public_id, "title": row.project.title, **_standing(row)}
-    if hide_gold and not row.project.show_gold_feedback:
+    if not row.project.show_gold_feedback:
         standing.update(gold_answers=None, gold_correct=None)
     return standing
 
 
-def contributor_quality(*, user: User, hide_unrevealed_gold: bool = False) -> dict[str, Any]:
+def contributor_quality(*, user: User) -> dict[str, Any]:
     """A contributor's quality: overall and per project, with the evidence behind it.
 
     The figures are the quality engine's, as of each project's last refit: `answers` are
     the answers it rated then, fewer than those submitted until the next refit.
-    `hide_unrevealed_gold`: gold counts of projects that hide gold are None and left out
-    of the totals (the pages; the API's schema still says integers)."""
+    Gold counts of projects that hide gold are None and left out of the totals, on the
+    pages and in the API alike."""
     rows = list(
         ContributorQuality.objects.filter(contributor=user)
         .select_related("project")
@@ -227,7 +227,7 @@ def contributor_quality(*, user: User, hide_unrevealed_gold: bool = False) -> di
     weighted = [(row.reputation, row.answers) for row in rows if row.reputation is not None]
     weight = sum(n for _, n in weighted)
     overall = sum(r * n for r, n in weighted) / weight if weight else None
-    shown = [_own_standing(row, hide_gold=hide_unrevealed_gold) for row in rows]
+    shown = [_own_standing(row) for row in rows]
     return {
         "reputation": round(overall, 4) if overall is not None else None,
         "answers": answers,

@@ -256,6 +256,10 @@ class ProjectQualitySerializer(serializers.Serializer):
 class MyProjectQualitySerializer(StandingSerializer):
     project = serializers.UUIDField()
     title = serializers.CharField()
+    # null where the project does not reveal gold: a count that moves after an answer
+    # would say that answer was to a gold item.
+    gold_answers = serializers.IntegerField(allow_null=True)
+    gold_correct = serializers.IntegerField(allow_null=True)
 
 
 class MyQualitySerializer(serializers.Serializer):

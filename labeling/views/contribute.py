@@ -383,7 +383,7 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
             "paid": _near(summary.paid),
         },
         "work": work,
-        "quality": selectors.contributor_quality(user=user, hide_unrevealed_gold=True),
+        "quality": selectors.contributor_quality(user=user),
         "near": near,
         "near_verified": bool(near and near.verified_at),
         "min_payout": settings.MIN_PAYOUT_NEAR,

@@ -329,6 +329,12 @@ def test_right_gold_is_paid_wrong_gold_rejected_and_a_poor_contributor_paused() 
     assert mine["gold_answers"] == poor_row.gold_answers
     assert mine["gold_correct"] == 0
     assert me["reputation"] < 0.6
+    # Where the project hides gold, no count says which answers were to gold items.
+    Project.objects.filter(pk=project.pk).update(show_gold_feedback=False)
+    me = api_client_for(poor).get("/api/me/").json()["quality"]
+    assert (me["projects"][0]["gold_answers"], me["projects"][0]["gold_correct"]) == (None, None)
+    assert (me["gold_answers"], me["gold_correct"]) == (0, 0)
+    assert me["projects"][0]["reputation"] == poor_row.reputation
 
 
 def test_gold_that_reliable_contributors_contradict_is_flagged_and_punishes_nobody() -> None:
