@@ -223,3 +223,43 @@ def test_another_users_project_is_404_for_every_method(client, project, url):
     response = client.post(url, {"next": "/", "tx_hash": "x", "idempotency_key": "k"})
     assert response.status_code == 404
     assert counts() == before
+
+
+HOSTILE_FILES = [
+    ("items.jsonl", b'{"external_id": "a", "data": {"text": "a\\u0000b"}}\n'),
+    ("items.jsonl", b'{"external_id": "a\\u0000", "data": {"text": "ok"}}\n'),
+    ("items.jsonl", b'{"external_id": "a", "data": {"text": "\\ud800"}}\n'),
+    ("items.csv", b"external_id,text\na,b\x00c\n"),
+    ("items.csv", b"external_id,text\na,\xff\xfe\n"),
+    ("items.json", b"[" * 100_000 + b"]" * 100_000),
+    ("items.json", b'{"data": 1e309}'),
+    ("items.json", b'[{"external_id": "a", "data": {"n": 1e309}}]'),
+    ("items.json", b'[{"external_id": "a", "data": {"n": NaN}}]'),
+    ("items.jsonl", bytes(range(256)) * 64),
+    ("items.exe", b"MZ\x90\x00\x03\x00\x00\x00"),
+    ("items", b'{"external_id": "a", "data": {"text": "ok"}}\n'),
+    ("items.jsonl", b""),
+    ("items.jsonl", b'{"external_id": "a", "data": {"text": "ok"}, "gold": "nope"}\n'),
+    ("items.jsonl", b'{"external_id": "a", "data": {"text": "ok"}}\n' * 2),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), HOSTILE_FILES)
+@pytest.mark.parametrize("htmx", [False, True])
+def test_hostile_uploads_add_nothing(signed_in, project, name, content, htmx):
+    """Binary, NUL-bearing, unencodable, nested, non-finite or mislabelled files: a page
+    with the refusal and its code, never a 500, and no item added."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    headers = {"HTTP_HX_REQUEST": "true"} if htmx else {}
+    before = counts()
+    response = signed_in.post(
+        f"/projects/{project.public_id}/items/",
+        {"file": SimpleUploadedFile(name, content)},
+        **headers,
+    )
+    assert response.status_code < 500
+    assert counts() == before
+    page = response.content.decode()
+    # A refusal with its code in brackets, or the file field's own error (an empty file).
+    assert "[" in page or "The submitted file is empty." in page
