@@ -173,7 +173,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = page_attempt_wait(request, scope="signup")
         if wait is not None:
-            error, status = AuthError(throttled_message(wait), code="throttled"), 429
+            text = _("Too many sign-ups from here. Try again in %(seconds)d seconds.") % {
+                "seconds": throttle_seconds(wait)
+            }
+            error, status = AuthError(text, code="throttled"), 429
         elif form.is_valid():
             try:
                 user = user_signup(
