@@ -20,6 +20,7 @@ every user out of signing in.
 import hashlib
 import logging
 import math
+import unicodedata
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -53,7 +54,12 @@ def _hashed(text: str) -> str:
 
 
 def _username(value: Any) -> str:
-    return value.strip().lower() if isinstance(value, str) else ""
+    """The username a limit counts against: every spelling that signs in as one user is
+    one username. Django's sign-in forms read it NFKC-normalised (so a fullwidth "a" signs
+    in as "a"); letter case and surrounding whitespace are folded too."""
+    if not isinstance(value, str):
+        return ""
+    return unicodedata.normalize("NFKC", value).strip().casefold()
 
 
 class ScopedThrottle(ScopedRateThrottle):

@@ -19,7 +19,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -43,6 +42,7 @@ from payouts.models import Deposit
 from payouts.money import yocto_to_near
 from payouts.selectors import near_account_of
 from payouts.services.deposits import deposit_recheck
+from payouts.views.account import safe_next
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -357,11 +357,8 @@ def project_publish(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse
         project_publish_service(project=project)
     except ApplicationError as exc:
         error_message(request, exc)
-        back = request.POST.get("next", "")
-        if not url_has_allowed_host_and_scheme(
-            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            back = reverse("project-fund", kwargs={"project_id": project.public_id})
-        return redirect(back)
+        return redirect(
+            safe_next(request, reverse("project-fund", kwargs={"project_id": project.public_id}))
+        )
     messages.success(request, gettext("Published: contributors can see the project now."))
     return redirect("project-dashboard", project_id=project.public_id)

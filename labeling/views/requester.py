@@ -73,6 +73,16 @@ def status_context(project: Project) -> dict[str, str]:
     }
 
 
+# The task types' names as people read them (the registry's labels are not translated);
+# a type missing here shows its registry label.
+TASK_TYPE_NAMES = {"classification": _("Classification")}
+
+
+def task_type_options() -> list[tuple[str, Any]]:
+    """The wizard's task-type choices, named in the page's language."""
+    return [(name, TASK_TYPE_NAMES.get(name, label)) for name, label in task_type_choices()]
+
+
 @dataclass(frozen=True)
 class ProjectRow:
     project: Project
@@ -117,7 +127,7 @@ class ProjectForm(forms.Form):
     checks say the same."""
 
     task_type = forms.ChoiceField(
-        label=_("Task type"), choices=task_type_choices, widget=forms.RadioSelect
+        label=_("Task type"), choices=task_type_options, widget=forms.RadioSelect
     )
     labels = forms.CharField(
         label=_("Labels"),

@@ -84,8 +84,10 @@ def near_account_link(*, user: User, account_id: str) -> NearAccount:
     """
     if not isinstance(account_id, str) or not account_id_is_valid(account_id):
         raise NearAccountInvalidError(
-            "Not a valid NEAR account id: 2 to 64 characters of a-z, 0-9 and - _ . "
-            "separators, such as alice.near, or a 64-character implicit account."
+            gettext(
+                "Not a valid NEAR account id: 2 to 64 characters of a-z, 0-9 and - _ . "
+                "separators, such as alice.near, or a 64-character implicit account."
+            )
         )
     with transaction.atomic():
         link, created = near_account_lock_or_create(user=user, account_id=account_id)
@@ -109,7 +111,9 @@ def near_account_link_verified(*, user: User, proof: NearProof) -> NearAccount:
     """
     near_proof_verify(proof=proof)
     account_id = proof.account_id
-    taken = NearAccountTakenError(f"{account_id} is already linked to another user.")
+    taken = NearAccountTakenError(
+        gettext("%(account)s is already linked to another user.") % {"account": account_id}
+    )
     try:
         with transaction.atomic():
             near_proof_consume(proof=proof)

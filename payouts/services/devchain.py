@@ -43,7 +43,7 @@ _GAS_MARGIN = near_to_yocto("0.01")
 
 def _localnet_only() -> None:
     if not settings.NEAR_IS_LOCALNET:
-        raise NotFoundError("Only on the local chain.", code="localnet_only")
+        raise NotFoundError(gettext("Only on the local chain."), code="localnet_only")
 
 
 def _account_create(*, prefix: str, amount: int) -> NearKey:
@@ -56,7 +56,7 @@ def _account_create(*, prefix: str, amount: int) -> NearKey:
             {"account_id": key.account_id, "public_key": key.public_key, "amount": str(amount)},
         )
     except NearError as exc:
-        raise ChainUnavailableError("The local chain did not create the account.") from exc
+        raise ChainUnavailableError(gettext("The local chain did not create the account.")) from exc
     return key
 
 
@@ -105,7 +105,7 @@ def dev_faucet_fund(*, user: User, amount: int = DEV_FAUCET_AMOUNT) -> str:
     _localnet_only()
     link = near_account_of(user=user)
     if link is None:
-        raise NearAccountMissingError("Link a NEAR account first.")
+        raise NearAccountMissingError(gettext("Link a NEAR account first."))
     faucet = _account_create(prefix="faucet", amount=amount + _GAS_MARGIN)
     client = near_client()
     try:
@@ -122,7 +122,7 @@ def dev_faucet_fund(*, user: User, amount: int = DEV_FAUCET_AMOUNT) -> str:
         )
         result = client.send_tx(signed_tx=signed.signed_bytes, wait_until="FINAL")
     except NearError as exc:
-        raise ChainUnavailableError("The local chain did not take the transfer.") from exc
+        raise ChainUnavailableError(gettext("The local chain did not take the transfer.")) from exc
     outcome = outcome_summary(result)
     if not outcome.succeeded:
         # A named account that does not exist on the local chain (an unproven link): the

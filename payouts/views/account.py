@@ -40,12 +40,26 @@ WALLET_NETWORKS = ("mainnet", "testnet")
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
+# The longest `next` kept (characters): a path and query of this site, not a payload.
+NEXT_MAX_LENGTH = 2000
+
+
 def safe_next(request: HttpRequest, default: str) -> str:
-    """The `next` of the POST or query if it stays on this site (same host; HTTPS when the
-    request is), else `default`: a sign-in never sends anyone elsewhere."""
+    """The `next` of the POST or query if it is a path of this site, else `default`: a
+    sign-in never sends anyone elsewhere.
+
+    Only a printable absolute path is kept ("/projects/?page=2"): not a URL with a host
+    (even this one), nor "//host", "/\\host" or "javascript:", nor a bare word, which
+    `redirect()` would take for a view name, nor control characters a browser drops.
+    """
     candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    if (
+        candidate.startswith("/")
+        and len(candidate) <= NEXT_MAX_LENGTH
+        and candidate.isprintable()
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
     ):
         return candidate
     return default
@@ -159,7 +173,10 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = page_attempt_wait(request, scope="signup")
         if wait is not None:
-            error, status = AuthError(throttled_message(wait), code="throttled"), 429
+            text = _("Too many sign-ups from here. Try again in %(seconds)d seconds.") % {
+                "seconds": throttle_seconds(wait)
+            }
+            error, status = AuthError(text, code="throttled"), 429
         elif form.is_valid():
             try:
                 user = user_signup(

@@ -243,3 +243,15 @@ def test_many_projects_are_paged(signed_in, requester) -> None:
     assert "Page 1 of 2" in first
     second = signed_in.get("/projects/?page=2").content.decode()
     assert second.count('<progress max="1"') == 1
+
+
+def test_the_task_types_are_named_in_the_pages_language() -> None:
+    """The wizard's task-type choices are marked for translation (lazy), not the
+    registry's English."""
+    from django.utils.functional import Promise
+
+    from labeling.views.requester import ProjectForm
+
+    labels = [label for _, label in ProjectForm().fields["task_type"].choices]
+    assert labels
+    assert all(isinstance(label, Promise) for label in labels)

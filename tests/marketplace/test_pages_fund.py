@@ -88,6 +88,10 @@ def test_the_page_says_what_to_send_where_and_offers_the_wallet(
     assert f'data-amount="{REQUIRED}"' in button
     assert 'data-tx-field="#id_tx_hash"' in button
     assert 'data-form="#deposit-form"' in button
+    # near-wallet.js says what happens in the texts the page gives it, translated.
+    for message in ("no-account", "balance", "rpc", "sending", "sent", "failed"):
+        assert re.search(rf'data-msg-{message}="[^"]+"', button), message
+    assert "data-near-lib=" in page
     assert "data-near-status" in page
     assert '<form id="deposit-form"' in page
     assert 'id="id_tx_hash"' in page

@@ -1,6 +1,8 @@
 """The local chain's development helpers: a one-click NEAR sign-in with a new chain
 account, and a faucet for the linked account. 404 anywhere but on the local chain."""
 
+import html
+
 import pytest
 from django.contrib.auth import SESSION_KEY
 from django.test import Client
@@ -129,3 +131,16 @@ def test_the_faucet_answers_htmx_with_a_fragment(client, chain) -> None:
     refused = client.post("/dev/faucet/", HTTP_HX_REQUEST="true")
     assert refused.status_code == 409
     assert "near_account_missing" in refused.content.decode()
+
+
+def test_the_development_refusals_are_translated(client, settings, monkeypatch) -> None:
+    """The messages these pages show come through gettext (a stand-in catalogue here)."""
+    from payouts.services import devchain
+
+    monkeypatch.setattr(devchain, "gettext", lambda text: f"«{text}»")
+    settings.NEAR_RPC_URL = "http://127.0.0.1:9"  # nothing listens there
+    page = html.unescape(client.post("/signin/dev/", follow=True).content.decode())
+    assert "«The local chain did not create the account.»" in page
+    client.force_login(UserFactory())
+    page = html.unescape(client.post("/dev/faucet/", follow=True).content.decode())
+    assert "«Link a NEAR account first.»" in page

@@ -97,6 +97,15 @@ def test_an_inactive_user_cannot_sign_in(client) -> None:
         "javascript:alert(1)",
         "http://testserver.evil.example/",
         "https:///evil.example",
+        " //evil.example/",
+        "/\t/evil.example",
+        "%2F%2Fevil.example",
+        # Bare words redirect() would take for a view name (NoReverseMatch: a 500).
+        "NaN",
+        "-1",
+        "account",
+        "/a\x00b",
+        "/\u202egro.elpmaxe",
     ],
 )
 def test_next_never_leaves_the_site(client, unsafe) -> None:
@@ -104,7 +113,7 @@ def test_next_never_leaves_the_site(client, unsafe) -> None:
     response = post_signin(client, "ada@example.org", PASSWORD, data={"next": unsafe})
     assert response.status_code == 302
     assert response["Location"] == "/"
-    page = client.get(f"/signin/?next={unsafe}")
+    page = client.get("/signin/", {"next": unsafe})
     assert page.status_code == 302  # already signed in: on to the safe default
     assert page["Location"] == "/"
 
@@ -148,6 +157,38 @@ def test_signing_in_is_rate_limited_per_username_from_any_ip(client, settings) -
     assert (
         post_signin(client, "bob@example.org", PASSWORD, REMOTE_ADDR="10.0.0.9").status_code == 302
     )
+
+
+def test_the_username_limit_counts_every_spelling_that_signs_in_as_that_user(
+    client, settings
+) -> None:
+    """Fullwidth letters (NFKC-equal: the form signs in with them) and letter case or
+    surrounding whitespace count against the same username's limit."""
+    settings.THROTTLE_RATES = {
+        **settings.THROTTLE_RATES,
+        "signin": None,
+        "signin_username": "2/hour",
+    }
+    UserFactory(username="ada@example.org")
+    for n, spelling in enumerate(["ada@example.org", " ADA@EXAMPLE.ORG\t"]):
+        response = post_signin(client, spelling, "wrong", REMOTE_ADDR=f"10.0.0.{n}")
+        assert response.status_code == 200
+    response = post_signin(client, "\uff41da@example.org", PASSWORD, REMOTE_ADDR="10.0.0.9")
+    assert response.status_code == 429
+    assert SESSION_KEY not in client.session
+
+
+def test_signing_in_gives_a_new_session_key(client) -> None:
+    """Session fixation: the key a visitor had before signing in is not the signed-in one."""
+    UserFactory(username="ada@example.org")
+    client.get("/signin/")
+    session = client.session
+    session["planted"] = "1"
+    session.save()
+    before = session.session_key
+    assert post_signin(client, "ada@example.org", PASSWORD).status_code == 302
+    assert client.session.session_key != before
+    assert client.session[SESSION_KEY]
 
 
 def test_csrf_is_enforced_on_the_password_form() -> None:

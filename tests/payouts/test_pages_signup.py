@@ -78,6 +78,9 @@ def test_signing_up_is_rate_limited(client, settings) -> None:
     response = signup(client, email="two@example.org")
     assert response.status_code == 429
     assert "[throttled]" in response.content.decode()
+    # What was refused is a sign-up, not a sign-in.
+    assert "Too many sign-ups from here. Try again in" in response.content.decode()
+    assert "sign-in attempts" not in response.content.decode()
     assert not get_user_model().objects.filter(username="two@example.org").exists()
 
 
