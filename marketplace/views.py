@@ -31,7 +31,8 @@ from labeling import selectors
 from labeling.models import Project
 from labeling.services.projects import project_publish as project_publish_service
 from labeling.task_types import task_type_get
-from labeling.views.requester import owned_project, signed_in_user, status_context
+from labeling.views.access import owned_project, signed_in_user
+from labeling.views.requester import status_context
 from marketplace.api.serializers import DepositCreateSerializer
 from marketplace.errors import ImportTooLargeError
 from marketplace.selectors import project_deposits

@@ -11,21 +11,21 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from config.errors import ApplicationError, NotFoundError
+from config.errors import ApplicationError
 from config.pages import error_fragment, error_message, login_required_page
-from config.users import User
 from labeling import selectors
 from labeling.models import Project, Submission
 from labeling.services.projects import project_close, project_publish
 from labeling.services.quality import submission_review_decide
 from labeling.task_types import task_type_get
+from labeling.views.access import owned_project, signed_in_user
 
 STATUS_LABELS = {
     Project.Status.DRAFT: (_("Draft"), ""),
@@ -43,21 +43,6 @@ SUBMISSION_LABELS = {
 # linked by path: labeling does not import marketplace.
 EXPORT_FORMATS = (("jsonl", _("Download JSONL")),)
 REVIEW_PAGE_SIZE = 100
-
-
-def _owner(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User):  # login_required_page lets only a signed-in user through
-        raise Http404
-    return user
-
-
-def _owned(request: HttpRequest, project_id: Any) -> Project:
-    """The signed-in user's project, or 404: a stranger's project is as unknown as none."""
-    try:
-        return selectors.project_get_owned(user=_owner(request), public_id=project_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
 
 
 def _status(project: Project) -> dict[str, Any]:
@@ -90,7 +75,7 @@ def _figures_context(project: Project) -> dict[str, Any]:
 @login_required_page
 def project_dashboard(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The project page: figures, charts, quality, the review queue's size, export."""
-    project = _owned(request, project_id)
+    project = owned_project(request, project_id)
     task_type = task_type_get(project.task_type)
     context = _figures_context(project)
     quality = selectors.project_quality(project=project)
@@ -138,7 +123,7 @@ def project_dashboard(request: HttpRequest, project_id: Any) -> HttpResponse:
 @login_required_page
 def project_figures(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The figures alone, polled by the page every few seconds while the project runs."""
-    project = _owned(request, project_id)
+    project = owned_project(request, project_id)
     if not getattr(request, "htmx", False):
         return redirect("project-dashboard", project_id=project.public_id)
     return render(request, "labeling/dashboard/_figures.html", _figures_context(project))
@@ -148,7 +133,7 @@ def project_figures(request: HttpRequest, project_id: Any) -> HttpResponse:
 @login_required_page
 def project_status_change(request: HttpRequest, project_id: Any) -> HttpResponse:
     """Publish or close the project (POST action=publish|close), then back to its page."""
-    project = _owned(request, project_id)
+    project = owned_project(request, project_id)
     action = request.POST.get("action")
     try:
         if action == "publish":
@@ -181,7 +166,7 @@ class ReviewRejectForm(forms.Form):
 @login_required_page
 def project_review(request: HttpRequest, project_id: Any) -> HttpResponse:
     """The answers waiting for the requester's decision, oldest first."""
-    project = _owned(request, project_id)
+    project = owned_project(request, project_id)
     waiting = selectors.submissions_in_review(project=project, limit=REVIEW_PAGE_SIZE)
     in_review = selectors.submissions_in_review_count(project=project)
     return render(
@@ -214,7 +199,7 @@ def _review_decide(
     """Accept (paid now) or reject (with a reason the contributor sees) an answer in
     review; htmx gets the decided row or an error fragment with its code, a plain form
     post goes back to the queue with a message."""
-    project = _owned(request, project_id)
+    project = owned_project(request, project_id)
     htmx = getattr(request, "htmx", False)
     try:
         reason = ""
@@ -231,7 +216,7 @@ def _review_decide(
             submission_public_id=submission_id,
             accept=accept,
             reason=reason,
-            by=_owner(request),
+            by=signed_in_user(request),
         )
     except ApplicationError as exc:
         if htmx:

@@ -13,9 +13,8 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -23,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 from rest_framework.fields import empty
 
-from config.errors import ApplicationError, NotFoundError
+from config.errors import ApplicationError
 from config.users import User
 from labeling import selectors
 from labeling.api.serializers import ProjectCreateSerializer
@@ -31,6 +30,7 @@ from labeling.markdown import MAX_SOURCE, markdown_safe
 from labeling.models import Project
 from labeling.services.projects import project_create
 from labeling.task_types import ConfigInvalidError, task_type_choices
+from labeling.views.access import signed_in_user
 from payouts.money import yocto_to_near
 
 PROJECTS_PER_PAGE = 20
@@ -48,22 +48,6 @@ STATUS_BADGES = {
     Project.Status.PAUSED: "",
     Project.Status.COMPLETED: "",
 }
-
-
-def signed_in_user(request: HttpRequest) -> User:
-    """The user of a request that login_required let through."""
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied
-    return user
-
-
-def owned_project(request: HttpRequest, project_id: Any) -> Project:
-    """The signed-in user's project, or 404: someone else's is as unknown as none."""
-    try:
-        return selectors.project_get_owned(user=signed_in_user(request), public_id=project_id)
-    except NotFoundError as exc:
-        raise Http404(exc.message) from exc
 
 
 def status_context(project: Project) -> dict[str, str]:
