@@ -1,14 +1,14 @@
-// NEAR Wallet Selector (https://github.com/near/wallet-selector) with its modal and three
-// wallets, for "Sign in with NEAR" on testnet and mainnet. Bundled by `npm run vendor`
-// into static/vendor/near/near-selector.js (an ES module of about 2 MB: the page loads it
-// with import() only when someone clicks "Connect a wallet").
+// NEAR Wallet Selector (https://github.com/near/wallet-selector) with its modal and two
+// wallets, MyNearWallet and HERE, for "Sign in with NEAR" on testnet and mainnet (Meteor
+// is left out: its SDK, @meteorwallet/sdk, declares no licence). Bundled by `npm run
+// vendor` into static/vendor/near/near-selector.js (an ES module of about 1.1 MB: the page
+// loads it with import() only when someone clicks "Connect a wallet").
 //
 // One function: walletSignMessage shows the modal (unless a wallet is already connected),
 // waits for the person to connect one, and asks it to sign the server's NEP-413 challenge.
 // The page posts what it returns to the server, which checks it (payouts/services/auth.py).
 import { setupWalletSelector } from "@near-wallet-selector/core";
 import { setupHereWallet } from "@near-wallet-selector/here-wallet";
-import { setupMeteorWallet } from "@near-wallet-selector/meteor-wallet";
 import { setupModal } from "@near-wallet-selector/modal-ui";
 import { setupMyNearWallet } from "@near-wallet-selector/my-near-wallet";
 import { Buffer } from "./shims/buffer.js";
@@ -33,7 +33,6 @@ export async function walletSelectorOpen({ networkId, nodeUrl, description }) {
     network: { networkId, nodeUrl, helperUrl: "", explorerUrl: "", indexerUrl: "" },
     modules: [
       setupMyNearWallet(),
-      setupMeteorWallet(),
       setupHereWallet({ walletOptions: { networkId, nodeUrl } }),
     ],
   });

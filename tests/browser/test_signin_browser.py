@@ -328,7 +328,7 @@ def test_connect_a_wallet_opens_the_wallet_selector_on_testnet(page, settings) -
     page.get_by_role("button", name="Connect a wallet").click()
     modal = page.locator("#near-wallet-selector-modal .nws-modal-wrapper.open")
     modal.wait_for(state="visible", timeout=20_000)
-    for wallet in ("MyNearWallet", "Meteor Wallet", "Here Wallet"):
+    for wallet in ("MyNearWallet", "Here Wallet"):
         assert modal.get_by_text(wallet, exact=True).is_visible()
     assert any(url.endswith("/static/vendor/near/near-selector.js") for url in loaded)
     assert page.watched.console_errors == []
