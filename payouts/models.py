@@ -100,6 +100,8 @@ class Journal(models.Model):
         PAYOUT_FAILED = "payout_failed", "Payout failed and refunded"
         NETWORK_FEE = "network_fee", "Gas burnt by a platform transaction"
         ESCROW_RELEASE = "escrow_release", "Unspent escrow returned to the requester"
+        DATASET_SALE = "dataset_sale", "Dataset sold: price to the seller, fee, royalty pool"
+        ROYALTY = "royalty", "A sale's royalty shared among the dataset's contributors"
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
