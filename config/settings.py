@@ -393,6 +393,10 @@ NEAR_AUTH_CHALLENGE_SECONDS = int(os.environ.get("NEAR_AUTH_CHALLENGE_SECONDS", 
 
 # --- Marketplace rules ------------------------------------------------------
 PLATFORM_FEE_BPS = int(os.environ.get("PLATFORM_FEE_BPS", "1000"))  # basis points of a reward
+# A dataset sale's fee, on top of its price, in basis points (fixed per version when built).
+DATASET_FEE_BPS = int(os.environ.get("DATASET_FEE_BPS", "1000"))
+# Exports and dataset snapshots (marketplace.storage): files named by their sha256.
+DATASET_STORAGE_DIR = os.environ.get("DATASET_STORAGE_DIR", str(VAR_DIR / "datasets"))
 MIN_PAYOUT_NEAR = os.environ.get("MIN_PAYOUT_NEAR", "0.01")  # decimal NEAR string
 # A balance reaching this (decimal NEAR) is paid out automatically; empty turns it off.
 # The default is the smallest payout: accepted work is paid within seconds.

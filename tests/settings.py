@@ -7,6 +7,7 @@ environment and name this module too.
 """
 
 import os
+import tempfile
 
 os.environ.update(
     DJANGO_DEBUG="0",
@@ -30,3 +31,7 @@ WHITENOISE_USE_FINDERS = True
 # (tests/labeling/test_encoder.py, tests/labeling/test_quality_model.py); the others
 # score on agreement and gold, as a deployment with the model switched off does.
 QUALITY_MODEL_ENABLED = os.environ.get("QUALITY_MODEL_ENABLED", "0") == "1"
+
+# Exports and snapshots go to a directory of this run's own; tests that look at files
+# point it at their tmp_path (settings fixture).
+DATASET_STORAGE_DIR = tempfile.mkdtemp(prefix="nearlabel-test-datasets-")
