@@ -386,9 +386,7 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
         },
         # A share of dataset sales, apart from task pay ("earned").
         "royalties": royalties,
-        "royalty_rows": [
-            {"line": line, "amount": _near(line.amount)} for line in royalties.recent
-        ],
+        "royalty_rows": [{"line": line, "amount": _near(line.amount)} for line in royalties.recent],
         "work": work,
         "quality": selectors.contributor_quality(user=user),
         "near": near,
