@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -232,9 +233,31 @@ CONTENT_TYPES: dict[str, str] = {
 
 
 class CataloguePagination(PageNumberPagination):
+    """`?page=` (from 1) and `?page_size=` (1 to 100, default 20), strictly: a value that
+    is not one is 400 `invalid` (DRF would silently use the default); a page past the
+    end is 404 `not_found`."""
+
     page_size = 20
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        for name, most in (("page", 10**9), ("page_size", self.max_page_size)):
+            value = request.query_params.get(name)
+            if value is not None and not (
+                value.isascii() and value.isdigit() and 1 <= int(value[:10]) <= most
+            ):
+                raise ValidationError(
+                    {name: [gettext("A whole number from 1 to %(most)s.") % {"most": most}]}
+                )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            most = 10**9 if parameter["name"] == "page" else self.max_page_size
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": most}
+        return parameters
 
 
 def _viewer(request: Request) -> User | None:
@@ -254,11 +277,25 @@ def _version_of(request: Request, dataset_id: str, number: int) -> tuple[Dataset
 
 
 _CATALOGUE_PARAMETERS = [
-    OpenApiParameter("q", str, description=_("Words in the title or summary (any case).")),
-    OpenApiParameter("task_type", str, description=_("Only this task type.")),
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": 200},
+        description=_("Words in the title or summary (any case)."),
+    ),
+    OpenApiParameter(
+        "task_type", {"type": "string", "maxLength": 30}, description=_("Only this task type.")
+    ),
     OpenApiParameter("licence", str, enum=Licence.values, description=_("Only this licence.")),
-    OpenApiParameter("min_items", int, description=_("At least this many items.")),
-    OpenApiParameter("max_items", int, description=_("At most this many items.")),
+    OpenApiParameter(
+        "min_items",
+        {"type": "integer", "minimum": 0, "maximum": MAX_VERSION_NUMBER},
+        description=_("At least this many items."),
+    ),
+    OpenApiParameter(
+        "max_items",
+        {"type": "integer", "minimum": 0, "maximum": MAX_VERSION_NUMBER},
+        description=_("At most this many items."),
+    ),
     OpenApiParameter(
         "max_price",
         str,
@@ -279,6 +316,7 @@ class DatasetCatalogueView(ListAPIView):
     """The catalogue: listed datasets with a version on sale, with that latest version's
     terms and figures. Open to anyone."""
 
+    error_statuses = (404,)  # a page past the end
     permission_classes = [AllowAny]
     serializer_class = CatalogueEntrySerializer
     pagination_class = CataloguePagination
@@ -347,6 +385,7 @@ class PurchaseCreateView(APIView):
         request=PurchaseCreateSerializer,
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
         responses={
+            200: OpenApiResponse(PurchaseSerializer, description=_("A replay (same key).")),
             201: PurchaseSerializer,
             202: PurchaseSerializer,
             422: OpenApiResponse(
@@ -408,6 +447,7 @@ class PurchaseCreateView(APIView):
 class PurchaseListView(ListAPIView):
     """Your purchases, newest first."""
 
+    error_statuses = (404,)  # a page past the end
     serializer_class = PurchaseSerializer
     pagination_class = CataloguePagination
 
@@ -441,7 +481,9 @@ def _file_name(version: DatasetVersion, suffix: str) -> str:
 
 class DatasetFileDownloadView(APIView):
     @extend_schema(
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        responses={
+            (200, content_type): OpenApiTypes.BINARY for content_type in CONTENT_TYPES.values()
+        },
         description=_(
             "A file of the snapshot (jsonl, csv or parquet), for the dataset's owner and "
             "buyers of this version only (others: 403 `dataset_not_purchased`). "

@@ -122,7 +122,7 @@ def test_the_catalogue_is_paginated_in_constant_queries(shelf) -> None:
     assert first["next"] is not None
     second = client.get("/api/datasets/", {"page_size": 3, "page": 3}).json()
     assert len(second["results"]) == 2
-    assert client.get("/api/datasets/", {"page": 9}).status_code == 404
+    assert client.get("/api/datasets/", {"page": 9}).status_code == 404  # past the end
 
 
 def test_a_dataset_page_shows_its_versions_and_what_the_viewer_may_do(shelf) -> None:

@@ -73,9 +73,16 @@ def test_undecodable_query_bytes_are_harmless(world, raw) -> None:
     assert response.json()["count"] == 0
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "1e309", "abc", "\x00", "9" * 5000])
-def test_bad_pages_are_404(world, page) -> None:
-    _refused(APIClient().get("/api/datasets/", {"page": page}), 404, "not_found")
+@pytest.mark.parametrize("page", ["0", "-1", "1e309", "abc", "\x00", "9" * 5000, "\uff11"])
+@pytest.mark.parametrize("name", ["page", "page_size"])
+def test_bad_pages_are_400(world, page, name) -> None:
+    error = _refused(APIClient().get("/api/datasets/", {name: page}), 400, "invalid")
+    assert name in error["details"]
+
+
+def test_a_page_past_the_end_is_404(world) -> None:
+    _refused(APIClient().get("/api/datasets/", {"page": "2"}), 404, "not_found")
+    assert APIClient().get("/api/datasets/", {"page_size": "101"}).status_code == 400
 
 
 @pytest.mark.parametrize(
