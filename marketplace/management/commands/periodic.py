@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from labeling.services.quality import items_resolve_stale
 from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
+from marketplace.services.purchases import purchases_settle
 from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
 from payouts.services.earnings import payouts_auto_sweep
@@ -23,7 +24,8 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
-        "quality models, recheck pending deposits, reconcile payouts, make automatic payouts "
+        "quality models, recheck pending deposits, settle dataset purchases waiting for "
+        "theirs, reconcile payouts, make automatic payouts "
         "whose task was lost, purge expired sign-in challenges."
     )
 
@@ -38,6 +40,7 @@ class Command(BaseCommand):
                 items_resolve_stale,
                 projects_refit_sweep,
                 deposits_recheck,
+                purchases_settle,
                 payouts_reconcile,
                 payouts_auto_sweep,
                 auth_challenges_purge,
