@@ -1,7 +1,10 @@
 """Shared fixtures: users, funded projects, API clients and the local NEAR RPC."""
 
-from collections.abc import Iterator
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -116,9 +119,45 @@ def _stray_connections_closed(django_db_setup, django_db_blocker) -> Iterator[No
                 )
 
 
+@contextlib.contextmanager
+def rows_shared(django_db_blocker, create: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+    """Django's setUpTestData for a module- or class-scoped fixture: `create()` runs once,
+    inside a transaction that stays open while the tests run and is rolled back after the
+    last; each test's own transaction is a savepoint inside it, so what one test writes is
+    gone before the next. Yields a function returning a deep copy of what `create` returned
+    (model instances a test may change without the next test seeing it).
+
+    Only for tests that are not transactional (`django_db`, not `transaction=True`, no
+    live server): those would commit, or flush the tables, under it.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        # As TestCase marks its own: durable blocks (journal_post) may run inside it.
+        atomic._from_testcase = True
+        atomic.__enter__()
+        try:
+            with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+                rows = create()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield lambda: copy.deepcopy(rows)
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
