@@ -207,20 +207,25 @@ def requester_api(requester) -> APIClient:
 
 
 @pytest.fixture
-def real_services(transactional_db) -> str:
-    """PostgreSQL and Redis must be there; returns the Redis URL (emptied)."""
+def real_services(transactional_db) -> Iterator[str]:
+    """PostgreSQL and Redis must be there; returns the Redis URL (emptied).
+
+    The test holds the Redis db to itself: under pytest-xdist (`make test` runs two
+    workers) the other worker's tests that use it wait, rather than empty its queues or
+    have their tasks run by this test's Celery workers (on another test database)."""
     import redis
     from django.db import connection
 
-    from tests.workers import REDIS_URL, require_services
+    from tests.workers import REDIS_URL, redis_db_held, require_services
 
     if connection.vendor != "postgresql":
         require_services("the integration tests run on PostgreSQL (set DATABASE_URL)")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
-    except redis.RedisError as exc:
-        require_services(f"Redis at {REDIS_URL} is not answering ({exc})")
-    return REDIS_URL
+    with redis_db_held(REDIS_URL):
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
+        except redis.RedisError as exc:
+            require_services(f"Redis at {REDIS_URL} is not answering ({exc})")
+        yield REDIS_URL
 
 
 @pytest.fixture
