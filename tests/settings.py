@@ -41,5 +41,5 @@ DATASET_STORAGE_DIR = tempfile.mkdtemp(prefix="nearlabel-test-datasets-")
 # embedded cache's files, which every test clears, go to a directory of the worker's own.
 # Processes a test starts inherit PYTEST_XDIST_WORKER, so they share that worker's cache.
 XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
-if XDIST_WORKER and CACHES["default"]["BACKEND"].endswith("FileBasedCache"):  # noqa: F405
-    CACHES["default"]["LOCATION"] += f"-{XDIST_WORKER}"  # noqa: F405
+if XDIST_WORKER and not REDIS_URL:  # noqa: F405 (the files of config.settings' cache)
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / f"cache-{XDIST_WORKER}")  # noqa: F405
