@@ -79,8 +79,8 @@ test: lint
 	@echo "== PostgreSQL + Redis + Celery worker: the whole suite"
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
 		$(PY) -m pytest $(PYTEST_PARALLEL)
-	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
-	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider \
+	@echo "== SQLite (the embedded default): unit, API and concurrency tests that use the database"
+	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider --db-tests-only \
 		-m "not integration and not postgres and not slow and not browser"
 
 # The browser test of the whole journey, saving its screenshots of the main pages into

@@ -103,6 +103,47 @@ def chain_start(directory: Path) -> tuple[object, Chain]:
     return server, chain
 
 
+# What gives a test the database: without one of these pytest-django refuses it any query.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db-tests-only",
+        action="store_true",
+        help="run only the tests that may use the database (the SQLite pass of make test)",
+    )
+
+
+def _database_test(item: pytest.Item) -> bool:
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    return (
+        (cls is not None and issubclass(cls, TransactionTestCase))
+        or item.get_closest_marker("django_db") is not None
+        or bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--db-tests-only` leaves out the tests that cannot reach the database (pytest-django
+    blocks them from it): they pass or fail alike whichever database is configured, and
+    the PostgreSQL pass of `make test` has run them already."""
+    if not config.getoption("--db-tests-only"):
+        return
+    kept = [item for item in items if _database_test(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stray_connections_closed(django_db_setup, django_db_blocker) -> Iterator[None]:
     """End sessions left by live-server threads and worker processes, so that the test
