@@ -7,6 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/nearlabel
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# Each test pass runs in this many processes (pytest-xdist; 0: in this one). A file's
+# tests stay together in one process (its module fixtures, schemathesis' cache); each
+# process has its own test database, and tests using Redis take turns (tests/conftest.py).
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 # Debug is off unless asked for (config/settings.py). These targets run on a development
 # machine, over plain HTTP: debug on, unless the environment already says otherwise. The
 # tests ignore it (tests/settings.py); production sets DJANGO_DEBUG=0 (docs/OPERATIONS.md).
@@ -73,9 +78,10 @@ format: install
 test: lint
 	@echo "== PostgreSQL + Redis + Celery worker: the whole suite"
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
-		$(PY) -m pytest
-	@echo "== SQLite (the embedded default): unit, API and concurrency tests"
-	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest -m "not integration and not postgres and not slow and not browser" -p no:cacheprovider
+		$(PY) -m pytest $(PYTEST_PARALLEL)
+	@echo "== SQLite (the embedded default): unit, API and concurrency tests that use the database"
+	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider --db-tests-only \
+		-m "not integration and not postgres and not slow and not browser"
 
 # The browser test of the whole journey, saving its screenshots of the main pages into
 # docs/screenshots/ (the README shows them). Needs chromium (`apt-get install chromium`).

@@ -1,7 +1,10 @@
 """Shared fixtures: users, funded projects, API clients and the local NEAR RPC."""
 
-from collections.abc import Iterator
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import override_settings
@@ -100,6 +103,47 @@ def chain_start(directory: Path) -> tuple[object, Chain]:
     return server, chain
 
 
+# What gives a test the database: without one of these pytest-django refuses it any query.
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "live_server",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db-tests-only",
+        action="store_true",
+        help="run only the tests that may use the database (the SQLite pass of make test)",
+    )
+
+
+def _database_test(item: pytest.Item) -> bool:
+    from django.test import TransactionTestCase
+
+    cls = getattr(item, "cls", None)
+    return (
+        (cls is not None and issubclass(cls, TransactionTestCase))
+        or item.get_closest_marker("django_db") is not None
+        or bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--db-tests-only` leaves out the tests that cannot reach the database (pytest-django
+    blocks them from it): they pass or fail alike whichever database is configured, and
+    the PostgreSQL pass of `make test` has run them already."""
+    if not config.getoption("--db-tests-only"):
+        return
+    kept = [item for item in items if _database_test(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _stray_connections_closed(django_db_setup, django_db_blocker) -> Iterator[None]:
     """End sessions left by live-server threads and worker processes, so that the test
@@ -116,9 +160,45 @@ def _stray_connections_closed(django_db_setup, django_db_blocker) -> Iterator[No
                 )
 
 
+@contextlib.contextmanager
+def rows_shared(django_db_blocker, create: Callable[[], Any]) -> Iterator[Callable[[], Any]]:
+    """Django's setUpTestData for a module- or class-scoped fixture: `create()` runs once,
+    inside a transaction that stays open while the tests run and is rolled back after the
+    last; each test's own transaction is a savepoint inside it, so what one test writes is
+    gone before the next. Yields a function returning a deep copy of what `create` returned
+    (model instances a test may change without the next test seeing it).
+
+    Only for tests that are not transactional (`django_db`, not `transaction=True`, no
+    live server): those would commit, or flush the tables, under it.
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        # As TestCase marks its own: durable blocks (journal_post) may run inside it.
+        atomic._from_testcase = True
+        atomic.__enter__()
+        try:
+            with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+                rows = create()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield lambda: copy.deepcopy(rows)
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture(autouse=True)
@@ -168,20 +248,25 @@ def requester_api(requester) -> APIClient:
 
 
 @pytest.fixture
-def real_services(transactional_db) -> str:
-    """PostgreSQL and Redis must be there; returns the Redis URL (emptied)."""
+def real_services(transactional_db) -> Iterator[str]:
+    """PostgreSQL and Redis must be there; returns the Redis URL (emptied).
+
+    The test holds the Redis db to itself: under pytest-xdist (`make test` runs two
+    workers) the other worker's tests that use it wait, rather than empty its queues or
+    have their tasks run by this test's Celery workers (on another test database)."""
     import redis
     from django.db import connection
 
-    from tests.workers import REDIS_URL, require_services
+    from tests.workers import REDIS_URL, redis_db_held, require_services
 
     if connection.vendor != "postgresql":
         require_services("the integration tests run on PostgreSQL (set DATABASE_URL)")
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
-    except redis.RedisError as exc:
-        require_services(f"Redis at {REDIS_URL} is not answering ({exc})")
-    return REDIS_URL
+    with redis_db_held(REDIS_URL):
+        try:
+            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
+        except redis.RedisError as exc:
+            require_services(f"Redis at {REDIS_URL} is not answering ({exc})")
+        yield REDIS_URL
 
 
 @pytest.fixture

@@ -35,3 +35,11 @@ QUALITY_MODEL_ENABLED = os.environ.get("QUALITY_MODEL_ENABLED", "0") == "1"
 # Exports and snapshots go to a directory of this run's own; tests that look at files
 # point it at their tmp_path (settings fixture).
 DATASET_STORAGE_DIR = tempfile.mkdtemp(prefix="nearlabel-test-datasets-")
+
+# Under pytest-xdist (`make test` runs two workers) each worker has its own test database
+# (pytest-django adds the suffix) and must have its own rate-limit counters too: the
+# embedded cache's files, which every test clears, go to a directory of the worker's own.
+# Processes a test starts inherit PYTEST_XDIST_WORKER, so they share that worker's cache.
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if XDIST_WORKER and not REDIS_URL:  # noqa: F405 (the files of config.settings' cache)
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / f"cache-{XDIST_WORKER}")  # noqa: F405

@@ -24,6 +24,8 @@ from payouts.near.keys import key_generate
 from tests.conftest import near_account_prove
 from tests.factories import ItemFactory, UserFactory, earnings_give, project_with_items
 
+# One role after the other, as `make test` runs it (`--dist loadfile`: a file's tests in
+# one xdist worker): schemathesis keeps what it learnt in .schemathesis/ and replays it.
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from labeling.models import Assignment, Item, Project, Submission
 from payouts.models import AuthChallenge, Deposit, NearAccount, Payout
-from tests.conftest import api_client_for
+from tests.conftest import api_client_for, rows_shared
 from tests.factories import UserFactory, project_with_items
 
 pytestmark = pytest.mark.django_db
@@ -59,11 +59,36 @@ class Endpoint:
     stored: Callable[[], object]  # a snapshot of what a success would change
 
 
-def _project_active_with_assignment():
+def _rows_create() -> dict:
+    """What the endpoints are pointed at: a requester's draft with an item, and a
+    contributor's reservation in an active project."""
+    requester = UserFactory(username="hostile-requester")
+    draft = Project.objects.create(
+        owner=requester,
+        title="Draft",
+        task_type="classification",
+        label_config={"labels": ["cat", "dog"]},
+        reward_per_answer=10**22,
+        platform_fee_bps=1000,
+    )
+    Item.objects.create(project=draft, data={"t": 1})
     project = project_with_items(items=2, answers_per_item=1)
-    contributor = api_client_for(UserFactory())
-    assignment = contributor.get(f"/api/projects/{project.public_id}/next").json()
-    return project, contributor, assignment["id"]
+    contributor = UserFactory()
+    assignment = api_client_for(contributor).get(f"/api/projects/{project.public_id}/next")
+    return {
+        "requester": requester,
+        "draft": draft,
+        "contributor": contributor,
+        "assignment_id": assignment.json()["id"],
+    }
+
+
+@pytest.fixture(scope="class")
+def _rows(django_db_setup, django_db_blocker):
+    """Made once for the 200-odd cases of TestEveryEndpoint (rolled back after them);
+    what each case writes is rolled back after it (tests/conftest.py: rows_shared)."""
+    with rows_shared(django_db_blocker, _rows_create) as rows:
+        yield rows
 
 
 ENDPOINTS = [
@@ -84,19 +109,11 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def endpoint(request) -> Endpoint:
+def endpoint(request, db, _rows) -> Endpoint:
     name = request.param
-    requester = UserFactory(username="hostile-requester")
-    requester_api = api_client_for(requester)
-    draft = Project.objects.create(
-        owner=requester,
-        title="Draft",
-        task_type="classification",
-        label_config={"labels": ["cat", "dog"]},
-        reward_per_answer=10**22,
-        platform_fee_bps=1000,
-    )
-    Item.objects.create(project=draft, data={"t": 1})
+    rows = _rows()
+    requester_api = api_client_for(rows["requester"])
+    draft = rows["draft"]
     if name == "create project":
         return Endpoint(
             requester_api,
@@ -121,11 +138,10 @@ def endpoint(request) -> Endpoint:
             lambda: list(Project.objects.values_list("status", flat=True)),
         )
     if name in ("submit answer", "skip"):
-        _, contributor, assignment_id = _project_active_with_assignment()
         path = "submit" if name == "submit answer" else "skip"
         return Endpoint(
-            contributor,
-            f"/api/assignments/{assignment_id}/{path}",
+            api_client_for(rows["contributor"]),
+            f"/api/assignments/{rows['assignment_id']}/{path}",
             '{"answer": {"label": ' + MARK + "}}",
             lambda: (
                 list(Submission.objects.values_list("pk", flat=True)),
@@ -212,66 +228,77 @@ def _refused(response, status: int, code: str) -> dict:
     return error
 
 
-@pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
-@pytest.mark.parametrize(
-    ("fragment", "status", "code"),
-    [pytest.param(f, s, c, id=n) for n, f, s, c in FRAGMENTS + RAW_FRAGMENTS],
-)
-def test_hostile_json_is_refused_and_nothing_is_stored(endpoint, fragment, status, code) -> None:
-    before = endpoint.stored()
-    if isinstance(fragment, bytes):
-        body = endpoint.body.encode().replace(MARK.encode(), fragment)
-    else:
-        body = endpoint.body.replace(MARK, fragment).encode()
-    response = endpoint.client.generic("POST", endpoint.url, body, content_type="application/json")
-    _refused(response, status, code)
-    assert endpoint.stored() == before
+class TestEveryEndpoint:
+    """Every endpoint that takes a body, under hostile JSON. Its rows are made once for the
+    class (`_rows`, rolled back after its last test), so the tests below it start from
+    an empty database as before."""
 
-
-@pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
-def test_a_valid_body_passes_the_checks(endpoint) -> None:
-    """For contrast: the same bodies with an ordinary value are not refused by the
-    parser (each endpoint may still refuse the value on its own terms)."""
-    body = endpoint.body.replace(MARK, '"cat"').encode()
-    response = endpoint.client.generic("POST", endpoint.url, body, content_type="application/json")
-    assert response.status_code < 500
-    if response.status_code >= 400:
-        assert response.json()["error"]["code"] not in {
-            "json_too_deep",
-            "text_invalid",
-            "json_number_invalid",
-            "malformed_request",
-            "request_too_large",
-        }
-
-
-@pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
-def test_a_body_over_the_limit_is_413(endpoint, settings) -> None:
-    settings.API_MAX_BODY_BYTES = 4096
-    settings.IMPORT_MAX_JSON_BYTES = 8192
-    before = endpoint.stored()
-    padding = '"' + "x" * 9000 + '"'
-    response = endpoint.client.generic(
-        "POST", endpoint.url, endpoint.body.replace(MARK, padding), content_type="application/json"
+    @pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
+    @pytest.mark.parametrize(
+        ("fragment", "status", "code"),
+        [pytest.param(f, s, c, id=n) for n, f, s, c in FRAGMENTS + RAW_FRAGMENTS],
     )
-    error = _refused(response, 413, "request_too_large")
-    assert error["details"]["limit_bytes"] in (4096, 8192)
-    assert endpoint.stored() == before
+    def test_hostile_json_is_refused_and_nothing_is_stored(
+        self, endpoint, fragment, status, code
+    ) -> None:
+        before = endpoint.stored()
+        if isinstance(fragment, bytes):
+            body = endpoint.body.encode().replace(MARK.encode(), fragment)
+        else:
+            body = endpoint.body.replace(MARK, fragment).encode()
+        response = endpoint.client.generic(
+            "POST", endpoint.url, body, content_type="application/json"
+        )
+        _refused(response, status, code)
+        assert endpoint.stored() == before
 
+    @pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
+    def test_a_valid_body_passes_the_checks(self, endpoint) -> None:
+        """For contrast: the same bodies with an ordinary value are not refused by the
+        parser (each endpoint may still refuse the value on its own terms)."""
+        body = endpoint.body.replace(MARK, '"cat"').encode()
+        response = endpoint.client.generic(
+            "POST", endpoint.url, body, content_type="application/json"
+        )
+        assert response.status_code < 500
+        if response.status_code >= 400:
+            assert response.json()["error"]["code"] not in {
+                "json_too_deep",
+                "text_invalid",
+                "json_number_invalid",
+                "malformed_request",
+                "request_too_large",
+            }
 
-@pytest.mark.parametrize("endpoint", ["create project", "auth challenge"], indirect=True)
-def test_a_declared_size_over_the_limit_is_refused_before_reading(endpoint) -> None:
-    """Content-Length says 10 GiB: 413 at once, whatever follows."""
-    before = endpoint.stored()
-    response = endpoint.client.generic(
-        "POST",
-        endpoint.url,
-        b"{}",
-        content_type="application/json",
-        CONTENT_LENGTH=str(10 * 1024**3),
-    )
-    _refused(response, 413, "request_too_large")
-    assert endpoint.stored() == before
+    @pytest.mark.parametrize("endpoint", ENDPOINTS, indirect=True)
+    def test_a_body_over_the_limit_is_413(self, endpoint, settings) -> None:
+        settings.API_MAX_BODY_BYTES = 4096
+        settings.IMPORT_MAX_JSON_BYTES = 8192
+        before = endpoint.stored()
+        padding = '"' + "x" * 9000 + '"'
+        response = endpoint.client.generic(
+            "POST",
+            endpoint.url,
+            endpoint.body.replace(MARK, padding),
+            content_type="application/json",
+        )
+        error = _refused(response, 413, "request_too_large")
+        assert error["details"]["limit_bytes"] in (4096, 8192)
+        assert endpoint.stored() == before
+
+    @pytest.mark.parametrize("endpoint", ["create project", "auth challenge"], indirect=True)
+    def test_a_declared_size_over_the_limit_is_refused_before_reading(self, endpoint) -> None:
+        """Content-Length says 10 GiB: 413 at once, whatever follows."""
+        before = endpoint.stored()
+        response = endpoint.client.generic(
+            "POST",
+            endpoint.url,
+            b"{}",
+            content_type="application/json",
+            CONTENT_LENGTH=str(10 * 1024**3),
+        )
+        _refused(response, 413, "request_too_large")
+        assert endpoint.stored() == before
 
 
 def test_import_json_body_over_its_limit_says_how_to_upload_a_file(settings) -> None:

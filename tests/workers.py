@@ -1,10 +1,13 @@
 """Real Celery worker processes for integration and fault tests."""
 
 import contextlib
+import fcntl
+import hashlib
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +26,20 @@ def require_services(reason: str) -> None:
     if os.environ.get("NEARLABEL_REQUIRE_SERVICES") == "1":
         pytest.fail(f"integration services missing: {reason}")
     pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def redis_db_held(url: str) -> Iterator[None]:
+    """Hold `url`'s Redis db for this process until the block ends: a lock file every
+    test process of this machine (xdist workers, another run) takes for the same URL."""
+    name = hashlib.sha256(url.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"nearlabel-test-redis-{name}.lock"
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # waits for the test holding it
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def database_url() -> str:

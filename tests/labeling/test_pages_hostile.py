@@ -7,13 +7,14 @@ import uuid
 from urllib.parse import quote
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 from labeling.models import Project, Submission
 from labeling.services.queue import assignment_claim_next
 from payouts.models import Payout
 from payouts.money import near_to_yocto
 from payouts.selectors import earnings_summary
+from tests.conftest import rows_shared
 from tests.factories import UserFactory, earnings_give, project_with_items
 from tests.labeling.dashboard_data import dashboard_project, in_review
 
@@ -46,11 +47,12 @@ def _form(**fields: str) -> bytes:
     return "&".join(f"{key}={value}" for key, value in fields.items()).encode("latin-1")
 
 
-@pytest.fixture
-def world(client: Client, settings):
-    """A contributor with earnings and a reservation, and a requester with a project whose
-    answers wait in review; the client is signed in as the requester."""
-    settings.AUTO_PAYOUT_NEAR = ""
+def _world_create() -> dict:
+    with override_settings(AUTO_PAYOUT_NEAR=""):
+        return _world_made()
+
+
+def _world_made() -> dict:
     project = dashboard_project()
     waiting = in_review(project)
     contributor = UserFactory(username="dan")
@@ -64,6 +66,22 @@ def world(client: Client, settings):
         "open_project": open_project,
         "assignment": assignment,
     }
+
+
+@pytest.fixture(scope="module")
+def _world_rows(django_db_setup, django_db_blocker):
+    """The world's rows, made once for the module (rolled back after it); each test's own
+    writes are rolled back after it (tests/conftest.py: rows_shared)."""
+    with rows_shared(django_db_blocker, _world_create) as rows:
+        yield rows
+
+
+@pytest.fixture
+def world(client: Client, settings, _world_rows):
+    """A contributor with earnings and a reservation, and a requester with a project whose
+    answers wait in review; the client is signed in as the requester."""
+    settings.AUTO_PAYOUT_NEAR = ""
+    return _world_rows()
 
 
 def _snapshot(world) -> tuple:
