@@ -76,9 +76,12 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 test: lint
-	@echo "== PostgreSQL + Redis + Celery worker: the whole suite"
+	@echo "== PostgreSQL + Redis + Celery worker: the whole suite, browser tests apart"
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
-		$(PY) -m pytest $(PYTEST_PARALLEL)
+		$(PY) -m pytest $(PYTEST_PARALLEL) -m "not browser"
+	@echo "== The browser tests, one process: their waits are timed, so they get the CPU alone"
+	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) NEARLABEL_REQUIRE_SERVICES=1 \
+		$(PY) -m pytest -m browser
 	@echo "== SQLite (the embedded default): unit, API and concurrency tests that use the database"
 	env -u REDIS_URL DATABASE_URL= $(PY) -m pytest $(PYTEST_PARALLEL) -p no:cacheprovider --db-tests-only \
 		-m "not integration and not postgres and not slow and not browser"
