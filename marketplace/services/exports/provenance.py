@@ -59,6 +59,16 @@ _CONTRIBUTORS_WITH_PAYOUTS = (
     " WHERE a.project_id = %s AND a.status = 'submitted' AND EXISTS ("
     "  SELECT 1 FROM payouts_payout p WHERE p.user_id = a.contributor_id AND p.status <> 'failed')"
 )
+# PostgreSQL: the same (a superset: any assignment), walking the index on (project,
+# contributor, item) one contributor at a time instead of reading every assignment.
+_USERS_CTES_PG = (
+    "c AS ("
+    " SELECT MIN(contributor_id) AS id FROM labeling_assignment WHERE project_id = %s"
+    " UNION ALL SELECT (SELECT MIN(contributor_id) FROM labeling_assignment"
+    "  WHERE project_id = %s AND contributor_id > c.id) FROM c WHERE c.id IS NOT NULL),"
+    " users AS (SELECT c.id AS contributor_id FROM c WHERE c.id IS NOT NULL AND EXISTS ("
+    "  SELECT 1 FROM payouts_payout p WHERE p.user_id = c.id AND p.status <> 'failed'))"
+)
 
 
 def _locator_postgres(project_id: int) -> PayoutLocator:
@@ -66,7 +76,7 @@ def _locator_postgres(project_id: int) -> PayoutLocator:
     # sum: it is fully paid by that debit); the running maximum of credit line ids at a
     # debit is its boundary.
     sql = f"""
-    WITH users AS ({_CONTRIBUTORS_WITH_PAYOUTS}),
+    WITH RECURSIVE {_USERS_CTES_PG},
     accounts AS (
         SELECT la.id AS account_id, u.contributor_id AS user_id
         FROM users u JOIN payouts_ledgeraccount la ON la.key = 'earnings:' || u.contributor_id
@@ -106,7 +116,7 @@ def _locator_postgres(project_id: int) -> PayoutLocator:
     """  # noqa: S608  (a fragment of this module, no input)
     locator = PayoutLocator()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [project_id, Journal.Kind.PAYOUT_FAILED.value])
+        cursor.execute(sql, [project_id, project_id, Journal.Kind.PAYOUT_FAILED.value])
         for user_id, boundary, tx_hash, status in cursor.fetchall():
             locator.add(user_id, boundary, tx_hash, status)
     return locator

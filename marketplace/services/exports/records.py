@@ -8,10 +8,12 @@ the number of queries per chunk stay constant as a project grows.
 
 from __future__ import annotations
 
-import queue
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -24,7 +26,7 @@ from django.utils.dateparse import parse_datetime
 from marketplace.services.exports.provenance import PayoutLocator, payout_locator
 
 CHUNK = 2000  # items per chunk (about three times as many answers)
-PREFETCH = True  # read the next chunk in a thread (PostgreSQL, outside a transaction)
+WORKERS = 2  # threads reading answers ahead (PostgreSQL, outside a transaction)
 
 # JSON-valued columns (data, gold_answer, final_answer, answer, score_parts) are JSON
 # text (str) or None for SQL NULL: the writers splice them.
@@ -93,7 +95,51 @@ def items_bounds(*, project_id: int, through: int | None) -> tuple[int, int]:
 def _fetched(
     *, project_id: int, through: int, size: int, items_sql: str, answers_sql: str
 ) -> Iterator[tuple[list[Any], list[Any]]]:
-    """(item rows, answer rows) per chunk: two queries each."""
+    """(item rows, answer rows) per chunk: two queries each.
+
+    On PostgreSQL outside a transaction, the answers of the next chunks are read ahead
+    by WORKERS threads, each with its own connection: the answers' index probes are
+    most of an export's time, and the database then spends them on every core while
+    this thread encodes. Inside a transaction (tests, a caller's atomic block) another
+    connection could not see what it wrote: one connection, in order."""
+    if WORKERS < 1 or not _postgres() or connection.in_atomic_block:
+        yield from _fetched_serial(
+            project_id=project_id,
+            through=through,
+            size=size,
+            items_sql=items_sql,
+            answers_sql=answers_sql,
+        )
+        return
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="export")
+    pending: deque[tuple[list[Any], Future[list[Any]]]] = deque()
+    try:
+        last = 0
+        with connection.cursor() as cursor:
+            while True:
+                cursor.execute(items_sql, [project_id, last, through, size])
+                items = cursor.fetchall()
+                if not items:
+                    break
+                params = [project_id, items[0][0], items[-1][0]]
+                pending.append((items, pool.submit(_rows_in_thread, answers_sql, params)))
+                last = items[-1][0]
+                if len(pending) > WORKERS:
+                    items, future = pending.popleft()
+                    yield items, future.result()
+        while pending:
+            items, future = pending.popleft()
+            yield items, future.result()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        _close_thread_connections(pool)
+        pool.shutdown(wait=True)
+
+
+def _fetched_serial(
+    *, project_id: int, through: int, size: int, items_sql: str, answers_sql: str
+) -> Iterator[tuple[list[Any], list[Any]]]:
     last = 0
     with connection.cursor() as cursor:
         while True:
@@ -106,50 +152,24 @@ def _fetched(
             last = items[-1][0]
 
 
-_DONE = object()
+def _rows_in_thread(sql: str, params: list[Any]) -> list[Any]:
+    with connection.cursor() as cursor:  # this worker thread's own connection
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
-def _prefetched(rows: Callable[[], Iterator[Any]]) -> Iterator[Any]:
-    """`rows()` run ahead by one chunk in a thread with its own database connection, so
-    PostgreSQL reads the next chunk while this thread encodes the last: the export uses
-    both a database core and a Python core. Only outside a transaction (a connection of
-    its own could not see what the caller's transaction wrote)."""
-    if not PREFETCH or not _postgres() or connection.in_atomic_block:
-        yield from rows()
-        return
-    handoff: queue.Queue[Any] = queue.Queue(maxsize=2)
-    stop = threading.Event()
+def _close_thread_connections(pool: ThreadPoolExecutor) -> None:
+    """Close each worker thread's connection: one task per thread, held together by a
+    barrier so that no thread runs two of them."""
+    barrier = threading.Barrier(WORKERS)
 
-    def produce() -> None:
-        try:
-            for value in rows():
-                while not stop.is_set():
-                    try:
-                        handoff.put(value, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            handoff.put(_DONE)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            handoff.put(exc)
-        finally:
-            connections.close_all()  # this thread's connection only
+    def close() -> None:
+        with suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=10)
+        connections.close_all()  # this thread's connections only
 
-    thread = threading.Thread(target=produce, name="export-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            value = handoff.get()
-            if value is _DONE:
-                return
-            if isinstance(value, BaseException):
-                raise value
-            yield value
-    finally:
-        stop.set()
-        thread.join()
+    for future in [pool.submit(close) for _ in range(WORKERS)]:
+        future.result()
 
 
 def chunks(*, project_id: int, through: int, chunk: int | None = None) -> Iterator[Chunk]:
@@ -165,7 +185,7 @@ def chunks(*, project_id: int, through: int, chunk: int | None = None) -> Iterat
         items_sql=_items_sql(),
         answers_sql=_answers_sql(_ANSWER_COLUMNS),
     )
-    for items, rows in _prefetched(fetched):
+    for items, rows in fetched():
         answers = answers_rows(rows, locator)
         if not postgres:
             items = [_sqlite_item(row) for row in items]
@@ -191,7 +211,7 @@ def jsonl_blocks(
     suffixes: dict[tuple[str | None, str | None], str] = {}
     unpaid = _payout_suffix(None, None)
     locate = locator.locate
-    for items, rows in _prefetched(fetched):
+    for items, rows in fetched():
         parts: list[str] = []
         append = parts.append
         i, n = 0, len(rows)
@@ -282,10 +302,12 @@ def _answers_sql(columns: str | None) -> str:
             " LEFT JOIN payouts_nearaccount na ON na.user_id = a.contributor_id"
             " LEFT JOIN LATERAL (SELECT l.id FROM payouts_journal j"
             "  JOIN payouts_journalline l ON l.journal_id = j.id"
-            "  JOIN payouts_ledgeraccount ea ON ea.id = l.account_id"
             "  WHERE s.status = 'accepted'"
             "  AND j.idempotency_key = 'earning:submission:' || s.public_id::text"
-            "  AND ea.key = 'earnings:' || a.contributor_id LIMIT 1) el ON true" + where
+            # The earning's lines: escrow -, earnings +, fees +: the positive line that
+            # is not the platform's fees (payouts.services.earnings.earning_credit).
+            "  AND l.amount > 0 AND l.account_id NOT IN (SELECT id FROM payouts_ledgeraccount"
+            "   WHERE key = 'platform:fees') LIMIT 1) el ON true" + where
         )
     return (
         f"SELECT {select} FROM labeling_assignment a"  # noqa: S608
