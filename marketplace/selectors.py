@@ -21,7 +21,11 @@ def project_deposits(*, project: Project, limit: int = 20) -> list[Deposit]:
 
 def export_jobs(*, project: Project, limit: int = 20) -> list[ExportJob]:
     """The project's background exports, newest first."""
-    return list(ExportJob.objects.filter(project=project).order_by("-created_at", "-pk")[:limit])
+    return list(
+        ExportJob.objects.filter(project=project)
+        .select_related("project")
+        .order_by("-created_at", "-pk")[:limit]
+    )
 
 
 def export_job_get(*, project: Project, public_id: Any) -> ExportJob:

@@ -319,3 +319,35 @@ def test_the_database_builds_the_same_jsonl_as_the_writer(scene, monkeypatch) ->
     for chunk in records.chunks(project_id=scene["project"].pk, through=through):
         writer.chunk(chunk)
     assert _jsonl(out.getvalue()) == fast
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_answers_read_ahead_by_threads_are_the_same_records(monkeypatch) -> None:
+    """PostgreSQL outside a transaction: worker threads read answers ahead, each with
+    its own connection, closed at the end; the file is the same as read in order."""
+    import threading
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the read-ahead is PostgreSQL's")
+    monkeypatch.setattr(records, "CHUNK", 2)
+    alice, bob = contributor("alice"), contributor("bob")
+    project = funded_project(items=9)
+    for item in Item.objects.filter(project=project):
+        answer(item, alice)
+        answer(item, bob, status="rejected", score=0.1)
+    payout(alice, 3 * R, Payout.Status.CONFIRMED, "txR")
+    before = threading.active_count()
+    for fmt in ("jsonl", "csv", "parquet"):
+        parallel, stats = _export(project, fmt)
+        monkeypatch.setattr(records, "WORKERS", 0)
+        serial, _ = _export(project, fmt)
+        monkeypatch.setattr(records, "WORKERS", 2)
+        assert parallel == serial
+        assert stats.items == 9
+    assert threading.active_count() == before
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        assert cursor.fetchone()[0] == 0  # the workers' connections are closed

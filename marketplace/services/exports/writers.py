@@ -218,7 +218,7 @@ PARQUET_SCHEMA = pa.schema(
         ("answers", ANSWERS_TYPE),
     ]
 )
-PARQUET_ROW_GROUP = 20_000  # items
+PARQUET_ROW_GROUP = 10_000  # items
 
 
 class _Sink:
