@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.db import connection
+from django.utils.translation import gettext
 
 from labeling.models import Project
 from marketplace.errors import ExportFormatUnknownError
@@ -60,7 +61,8 @@ def export_format_check(format: str) -> str:
     """`format` if it is an export format, else ExportFormatUnknownError (400)."""
     if format not in WRITERS:
         raise ExportFormatUnknownError(
-            "Unknown export format; use one of {formats}.".format(formats=", ".join(WRITERS)),
+            gettext("Unknown export format; use one of %(formats)s.")
+            % {"formats": ", ".join(WRITERS)},
             extra={"formats": list(ExportFormat.values)},
         )
     return format
