@@ -253,6 +253,11 @@ CELERY_BEAT_SCHEDULE["purchases-settle"] = {
     "task": "marketplace.tasks.purchases_settle_task",
     "schedule": 15.0,
 }
+CELERY_BEAT_SCHEDULE["export-jobs-sweep"] = {
+    # Background exports whose task was lost or whose worker died (export_jobs_sweep).
+    "task": "marketplace.tasks.export_jobs_sweep_task",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
     # Sign-in challenges an hour past their expiry (anyone may create them).
     "task": "payouts.tasks.auth_challenges_purge_task",
@@ -333,6 +338,8 @@ THROTTLE_RATES = {
     "deposit": env_rate("THROTTLE_DEPOSIT", "30/min"),
     # Anyone may verify a dataset (no sign-in): per client IP, each may ask the chain.
     "dataset_verify": env_rate("THROTTLE_DATASET_VERIFY", "20/min"),
+    # Starting background exports (each reads the whole project).
+    "export": env_rate("THROTTLE_EXPORT", "20/hour"),
     "admin_login": env_rate("THROTTLE_ADMIN_LOGIN", "10/min"),
     "admin_login_username": env_rate("THROTTLE_ADMIN_LOGIN_USERNAME", "20/hour"),
     # The pages' email-and-password sign-in and sign-up (payouts/views/account.py).

@@ -86,3 +86,41 @@ class CatalogueQueryInvalidError(ApplicationError):
     """A catalogue filter that is not what it should be (the parameter is in `extra`)."""
 
     code = "catalogue_query_invalid"
+
+
+class ExportFormatUnknownError(ApplicationError):
+    code = "export_format_unknown"
+
+
+class ExportNotFoundError(NotFoundError):
+    code = "export_not_found"
+
+
+class ExportForbiddenError(PermissionError_):
+    code = "export_forbidden"
+
+
+class ExportEmptyError(ConflictError):
+    """A project with no item: there is nothing to export."""
+
+    code = "export_empty"
+
+
+class ExportNotReadyError(ConflictError):
+    code = "export_not_ready"
+
+
+class ExportFailedError(ConflictError):
+    code = "export_failed"
+
+
+class ExportFileGoneError(ApplicationError):
+    code = "export_file_gone"
+    http_status = status.HTTP_410_GONE
+
+
+class ExportJobsLimitError(ApplicationError):
+    """Too many of the user's exports queued or running at once."""
+
+    code = "export_jobs_limit"
+    http_status = status.HTTP_429_TOO_MANY_REQUESTS

@@ -1,5 +1,5 @@
-"""Reads of the marketplace: a project's deposits, the dataset catalogue, who may
-download a snapshot, a buyer's purchases and a contributor's royalties."""
+"""Reads of the marketplace: a project's deposits and exports, the dataset catalogue,
+who may download a snapshot, a buyer's purchases and a contributor's royalties."""
 
 import uuid
 from collections.abc import Iterable
@@ -15,9 +15,10 @@ from labeling.models import Project
 from marketplace.errors import (
     DatasetNotFoundError,
     DatasetVersionNotFoundError,
+    ExportNotFoundError,
     PurchaseNotFoundError,
 )
-from marketplace.models import Dataset, DatasetFile, DatasetVersion, Purchase
+from marketplace.models import Dataset, DatasetFile, DatasetVersion, ExportJob, Purchase
 from payouts.fields import YoctoSum
 from payouts.models import Deposit, Journal, JournalLine
 
@@ -264,3 +265,20 @@ def _purchase_of_key(key: str) -> uuid.UUID | None:
         return uuid.UUID(key.removeprefix("royalty:"))
     except ValueError:
         return None
+
+
+def export_jobs(*, project: Project, limit: int = 20) -> list[ExportJob]:
+    """The project's background exports, newest first."""
+    return list(
+        ExportJob.objects.filter(project=project)
+        .select_related("project")
+        .order_by("-created_at", "-pk")[:limit]
+    )
+
+
+def export_job_get(*, project: Project, public_id: Any) -> ExportJob:
+    """One of the project's exports, or 404 export_not_found."""
+    job = ExportJob.objects.filter(project=project, public_id=public_id).first()
+    if job is None:
+        raise ExportNotFoundError(gettext("No such export."))
+    return job

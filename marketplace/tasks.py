@@ -1,6 +1,36 @@
-"""Thin Celery tasks of the marketplace: each calls one service."""
+"""Celery tasks of the marketplace app (queue `default`)."""
+
+from django.db import OperationalError
 
 from config.celery import app
+
+# The task's hard limit: a big export takes minutes, beyond CELERY_TASK_TIME_LIMIT.
+# marketplace.services.exports.jobs counts on it (EXPORT_TASK_TIME_LIMIT).
+_EXPORT_TIME_LIMIT = 3600
+
+
+@app.task(
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+    time_limit=_EXPORT_TIME_LIMIT,
+    soft_time_limit=_EXPORT_TIME_LIMIT - 60,
+)
+def export_job_run_task(job_id: int) -> str | None:
+    """Run one background export. Safe to run twice: a done job is not redone."""
+    from marketplace.services.exports.jobs import export_job_run
+
+    job = export_job_run(job_id)
+    return job.status if job else None
+
+
+@app.task(acks_late=True)
+def export_jobs_sweep_task() -> int:
+    """Periodic: exports whose task was lost or whose worker died."""
+    from marketplace.services.exports.jobs import export_jobs_sweep
+
+    return export_jobs_sweep()
 
 
 @app.task(acks_late=True)

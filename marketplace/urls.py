@@ -21,4 +21,5 @@ urlpatterns = [
         name="project-deposits-check",
     ),
     path("projects/<uuid:project_id>/publish/", views.project_publish, name="project-publish"),
+    path("projects/<uuid:project_id>/exports/", views.project_exports, name="project-exports"),
 ]

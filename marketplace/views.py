@@ -1,4 +1,5 @@
-"""The requester's pages for a project's data and money: upload, funding, publishing.
+"""The requester's pages for a project's data and money: upload, funding, publishing,
+exports.
 
 Each calls the service the API calls (items_import, project_deposit, deposit_recheck,
 project_publish); a refusal is shown with its code and stores nothing. Forms post and
@@ -35,7 +36,9 @@ from labeling.views.access import owned_project, signed_in_user
 from labeling.views.requester import status_context
 from marketplace.api.serializers import DepositCreateSerializer
 from marketplace.errors import ImportTooLargeError
-from marketplace.selectors import project_deposits
+from marketplace.models import ExportJob
+from marketplace.selectors import export_jobs, project_deposits
+from marketplace.services.exports.jobs import export_job_start
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import MAX_REPORTED_ERRORS, items_import, rows_from_upload
 from payouts.errors import ChainUnavailableError
@@ -363,3 +366,79 @@ def project_publish(request: HttpRequest, project_id: uuid.UUID) -> HttpResponse
         )
     messages.success(request, gettext("Published: contributors can see the project now."))
     return redirect("project-dashboard", project_id=project.public_id)
+
+
+# --- Exports -------------------------------------------------------------------------
+
+EXPORT_BUTTONS = (
+    ("jsonl", _("Export JSONL")),
+    ("csv", _("Export CSV")),
+    ("parquet", _("Export Parquet")),
+)
+EXPORT_STATUS_BADGES = {
+    ExportJob.Status.QUEUED: "badge-warn",
+    ExportJob.Status.RUNNING: "badge-warn",
+    ExportJob.Status.DONE: "badge-good",
+    ExportJob.Status.FAILED: "badge-bad",
+}
+# Seconds between the page's looks at an export under way.
+EXPORT_POLL_SECONDS = 2
+
+
+def _exports_context(project: Project) -> dict[str, Any]:
+    jobs = export_jobs(project=project, limit=10)
+    rows = [
+        {
+            "job": job,
+            "badge": EXPORT_STATUS_BADGES[ExportJob.Status(job.status)],
+            "status": ExportJob.Status(job.status).label,
+            "percent": 100
+            if job.status == ExportJob.Status.DONE
+            else (job.items_done * 100 // job.items_total if job.items_total else 0),
+            "download_url": reverse(
+                "project-export-job-download",
+                kwargs={"project_id": project.public_id, "job_id": job.public_id},
+            )
+            if job.status == ExportJob.Status.DONE
+            else None,
+        }
+        for job in jobs
+    ]
+    return {
+        "project": project,
+        "formats": EXPORT_BUTTONS,
+        "jobs": rows,
+        "polling": any(
+            job.status in (ExportJob.Status.QUEUED, ExportJob.Status.RUNNING) for job in jobs
+        ),
+        "poll_seconds": EXPORT_POLL_SECONDS,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_exports(request: HtmxHttpRequest, project_id: uuid.UUID) -> HttpResponse:
+    """The project's exports: a button per format that starts one in the background
+    (export_job_start), and the last ones with their progress and download links. The
+    project page loads this fragment (htmx) and it polls itself while one runs; without
+    JavaScript it is a page of its own, whose buttons post and come back here."""
+    project = owned_project(request, project_id)
+    refused: ApplicationError | None = None
+    if request.method == "POST":
+        try:
+            export_job_start(
+                project=project,
+                user=signed_in_user(request),
+                format=str(request.POST.get("format", ""))[:20],
+            )
+        except ApplicationError as exc:
+            refused = exc
+            if not request.htmx:
+                error_message(request, exc)
+        if not request.htmx:
+            return redirect("project-exports", project_id=project.public_id)
+    context = {**_exports_context(project), "error": refused}
+    if request.htmx:
+        # A refusal is shown in the fragment (htmx swaps only 2xx answers).
+        return render(request, "marketplace/_exports.html", context)
+    return render(request, "marketplace/project_exports.html", context)

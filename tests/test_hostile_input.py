@@ -201,7 +201,7 @@ def endpoint(request, db, _rows) -> Endpoint:
         from tests.factories import dataset_version_ready, earnings_give
 
         version = dataset_version_ready(price=10**24)
-        earnings_give(requester, 2 * 10**24)
+        earnings_give(rows["requester"], 2 * 10**24)
         body = (
             '{"method": ' + MARK + "}"
             if name == "purchase"

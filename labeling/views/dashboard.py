@@ -39,9 +39,6 @@ SUBMISSION_LABELS = {
     Submission.Status.ACCEPTED: (_("Accepted"), "badge-good"),
     Submission.Status.REJECTED: (_("Rejected"), "badge-bad"),
 }
-# The export formats the API's export serves (marketplace.api: jsonl only for now);
-# linked by path: labeling does not import marketplace.
-EXPORT_FORMATS = (("jsonl", _("Download JSONL")),)
 REVIEW_PAGE_SIZE = 100
 
 
@@ -109,10 +106,6 @@ def project_dashboard(request: HttpRequest, project_id: Any) -> HttpResponse:
         leaderboard=selectors.project_leaderboard(
             project=project, standings=quality["contributors"]
         ),
-        exports=[
-            (f"/api/projects/{project.public_id}/export?format={fmt}", label)
-            for fmt, label in EXPORT_FORMATS
-        ],
         can_publish=project.status in (Project.Status.DRAFT, Project.Status.PAUSED),
         can_close=project.status in (Project.Status.ACTIVE, Project.Status.PAUSED),
     )

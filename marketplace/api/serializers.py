@@ -233,3 +233,48 @@ class CatalogueQuerySerializer(serializers.Serializer):
     ordering = serializers.ChoiceField(
         choices=sorted(CATALOGUE_ORDERINGS), required=False, default="newest"
     )
+
+
+class ExportJobCreateSerializer(RequestSerializer):
+    format = serializers.CharField(
+        max_length=20, help_text="jsonl, csv or parquet (export_format_unknown otherwise)."
+    )
+
+
+class ExportErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ExportJobSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    format = serializers.CharField()
+    status = serializers.CharField()
+    items_done = serializers.IntegerField()
+    items_total = serializers.IntegerField()
+    progress = serializers.SerializerMethodField(help_text="Percent of the items written, 0-100.")
+    file_sha256 = serializers.CharField(help_text="Of the file, once done; empty before.")
+    file_bytes = serializers.IntegerField(allow_null=True)
+    download_url = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_progress(self, job) -> int:
+        if job.status == "done":
+            return 100
+        if not job.items_total:
+            return 0
+        return min(100, job.items_done * 100 // job.items_total)
+
+    def get_download_url(self, job) -> str | None:
+        if job.status != "done":
+            return None
+        return f"/api/projects/{job.project.public_id}/exports/{job.public_id}/download"
+
+    @extend_schema_field(ExportErrorSerializer(allow_null=True))
+    def get_error(self, job) -> dict | None:
+        if job.status != "failed":
+            return None
+        return {"code": job.error_code, "message": job.error_message}

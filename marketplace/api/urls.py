@@ -15,6 +15,21 @@ urlpatterns = [
         views.ProjectExportView.as_view(),
         name="project-export",
     ),
+    path(
+        "projects/<uuid:project_id>/exports",
+        views.ExportJobListView.as_view(),
+        name="project-exports",
+    ),
+    path(
+        "projects/<uuid:project_id>/exports/<uuid:job_id>",
+        views.ExportJobDetailView.as_view(),
+        name="project-export-job",
+    ),
+    path(
+        "projects/<uuid:project_id>/exports/<uuid:job_id>/download",
+        views.ExportJobDownloadView.as_view(),
+        name="project-export-job-download",
+    ),
 ]
 
 urlpatterns += [

@@ -21,7 +21,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApplicationError
 from config.idempotency import (
     IDEMPOTENCY_KEY_PARAMETER,
     idempotency_key_from_request,
@@ -31,6 +30,7 @@ from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from config.throttling import ClientIpThrottle, ScopedThrottle
 from config.users import User, request_user
 from labeling import selectors
+from labeling.models import Project
 from marketplace import selectors as marketplace_selectors
 from marketplace.api.serializers import (
     CatalogueEntrySerializer,
@@ -39,6 +39,8 @@ from marketplace.api.serializers import (
     DatasetVersionSerializer,
     DepositCreateSerializer,
     DepositSerializer,
+    ExportJobCreateSerializer,
+    ExportJobSerializer,
     ImportResultSerializer,
     PurchaseCreateSerializer,
     PurchaseSerializer,
@@ -48,13 +50,18 @@ from marketplace.errors import (
     DatasetFileNotFoundError,
     DatasetNotPurchasedError,
     DatasetVersionNotFoundError,
+    ExportFailedError,
+    ExportFileGoneError,
+    ExportNotReadyError,
     ImportTooLargeError,
     ManifestInvalidError,
     VerifyFilesTooManyError,
 )
-from marketplace.models import Dataset, DatasetVersion, ExportFormat, Licence, Purchase
+from marketplace.models import Dataset, DatasetVersion, ExportFormat, ExportJob, Licence, Purchase
 from marketplace.selectors import CATALOGUE_ORDERINGS
-from marketplace.services.exports import project_export_file
+from marketplace.services.exports import CONTENT_TYPES as EXPORT_CONTENT_TYPES
+from marketplace.services.exports import export_format_check, project_export_file
+from marketplace.services.exports.jobs import export_job_start
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
     MAX_ITEMS_PER_IMPORT,
@@ -209,26 +216,31 @@ class DepositCreateView(APIView):
 
 class ProjectExportView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("format", str, enum=["jsonl"], default="jsonl")],
-        responses={(200, "application/x-ndjson"): OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("format", str, enum=list(EXPORT_CONTENT_TYPES), default="jsonl")
+        ],
+        responses={
+            (200, "application/x-ndjson"): OpenApiTypes.STR,
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/vnd.apache.parquet"): OpenApiTypes.BINARY,
+        },
         description="The whole export, answered only once complete (with Content-Length): "
-        "an export that fails half-way answers an error, never a truncated 200.",
+        "an export that fails half-way answers an error, never a truncated 200. For a big "
+        "project, start a background export instead (POST .../exports).",
     )
     def get(self, request: Request, project_id: str) -> FileResponse:
         project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
-        fmt = request.query_params.get("format", "jsonl")
-        if fmt != "jsonl":
-            raise ApplicationError(
-                f"Unknown export format {json.dumps(fmt)}; use jsonl.", code="export_format_unknown"
-            )
-        export = project_export_file(project=project)
+        fmt = export_format_check(request.query_params.get("format", "jsonl"))
+        export = project_export_file(project=project, format=fmt)
         response = FileResponse(
             export.file,
-            content_type="application/x-ndjson",
+            content_type=EXPORT_CONTENT_TYPES[fmt],
             as_attachment=True,
-            filename=f"{project.public_id}.jsonl",
+            filename=f"{project.public_id}.{fmt}",
         )
         response["Content-Length"] = str(export.size)
+        if export.stats is not None:
+            response["X-Content-SHA256"] = export.stats.sha256
         return response
 
 
@@ -662,3 +674,84 @@ class DatasetManifestDownloadView(APIView):
         response["Content-Length"] = str(len(body))
         response["X-Content-SHA256"] = hashlib.sha256(body).hexdigest()
         return response
+
+
+class ExportJobListView(APIView):
+    error_statuses = (409, 429)
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "export"
+
+    def get_throttles(self) -> list[Any]:
+        # Starting exports is limited; reading their state (polled) is not.
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(responses={200: ExportJobSerializer(many=True)})
+    def get(self, request: Request, project_id: str) -> Response:
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        jobs = marketplace_selectors.export_jobs(project=project)
+        return Response(ExportJobSerializer(jobs, many=True).data)
+
+    @extend_schema(
+        request=ExportJobCreateSerializer,
+        responses={202: ExportJobSerializer},
+        description=_(
+            "Start a background export of the project in one format (jsonl, csv, parquet): "
+            "202 with the job, whose `progress` and `status` tell when its `download_url` "
+            "is ready. An export of the same format already under way is answered instead "
+            "of a second."
+        ),
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        user = request_user(request)
+        project = selectors.project_get_owned(user=user, public_id=project_id)
+        serializer = ExportJobCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        job = export_job_start(
+            project=project, user=user, format=serializer.validated_data["format"]
+        )
+        return Response(ExportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportJobDetailView(APIView):
+    @extend_schema(responses={200: ExportJobSerializer})
+    def get(self, request: Request, project_id: str, job_id: str) -> Response:
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        job = marketplace_selectors.export_job_get(project=project, public_id=job_id)
+        return Response(ExportJobSerializer(job).data)
+
+
+class ExportJobDownloadView(APIView):
+    error_statuses = (409, 410)
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        description=_(
+            "The export's file, once done (409 export_not_ready or export_failed before), "
+            "with its sha256 in X-Content-SHA256."
+        ),
+    )
+    def get(self, request: Request, project_id: str, job_id: str) -> FileResponse:
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        job = marketplace_selectors.export_job_get(project=project, public_id=job_id)
+        return export_job_file_response(job=job, project=project)
+
+
+def export_job_file_response(*, job: ExportJob, project: Project) -> FileResponse:
+    """The done export's file as an attachment (shared with the page's download link)."""
+    if job.status == ExportJob.Status.FAILED:
+        raise ExportFailedError(gettext("This export failed; start another."))
+    if job.status != ExportJob.Status.DONE:
+        raise ExportNotReadyError(gettext("This export is not ready yet."))
+    try:
+        file = store_open(job.file_name)
+    except (OSError, ValueError) as exc:
+        raise ExportFileGoneError(gettext("This export's file is gone; start another.")) from exc
+    response = FileResponse(
+        file,
+        content_type=EXPORT_CONTENT_TYPES.get(job.format, "application/octet-stream"),
+        as_attachment=True,
+        filename=f"{project.public_id}.{job.format}",
+    )
+    response["Content-Length"] = str(job.file_bytes)
+    response["X-Content-SHA256"] = job.file_sha256
+    return response

@@ -74,16 +74,25 @@ def test_the_owner_sees_figures_charts_matrix_and_leaderboard(client) -> None:
         "carol",
     ]
     assert "Review 3 answers" in _text(html)
-    assert f"/api/projects/{project.public_id}/export?format=jsonl" in html
+    # The exports: marketplace's fragment, loaded with htmx (test_export_pages.py).
+    assert f'hx-get="/projects/{project.public_id}/exports/" hx-trigger="load"' in html
 
 
-def test_the_export_link_works_with_the_session(client) -> None:
-    """The page links to the API's export by path; a signed-in owner's browser gets it."""
+def test_the_export_link_works_with_the_session(
+    client, settings, tmp_path, django_capture_on_commit_callbacks
+) -> None:
+    """The page loads the exports by path; a signed-in owner's browser starts one and
+    downloads it with the session."""
+    settings.DATASET_STORAGE_DIR = str(tmp_path)
     project = dashboard_project()
     client.force_login(project.owner)
     html = client.get(_page(project)).content.decode()
-    url = re.search(r'href="(/api/projects/[^"]+/export\?format=jsonl)"', html).group(1)
-    response = client.get(url.replace("&amp;", "&"))
+    exports = re.search(r'hx-get="(/projects/[^"]+/exports/)"', html).group(1)
+    with django_capture_on_commit_callbacks(execute=True):  # the (eager) export task runs
+        client.post(exports, {"format": "jsonl"}, HTTP_HX_REQUEST="true")
+    fragment = client.get(exports, HTTP_HX_REQUEST="true").content.decode()
+    url = re.search(r'href="(/api/projects/[^"]+/download)"', fragment).group(1)
+    response = client.get(url)
     assert response.status_code == 200
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert len(lines) == Item.objects.filter(project=project).count()

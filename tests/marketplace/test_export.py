@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from labeling.models import Item
-from marketplace.services import exports
+from marketplace.services.exports import records
 from tests.conftest import api_client_for
 from tests.factories import ItemFactory, ProjectFactory, UserFactory
 
@@ -28,30 +28,31 @@ def _client(project) -> APIClient:
 
 
 def test_export_answers_with_its_length(project, monkeypatch) -> None:
-    monkeypatch.setattr(exports, "CHUNK", 2)  # several chunks
+    monkeypatch.setattr(records, "CHUNK", 2)  # several chunks
     response = _client(project).get(f"/api/projects/{project.public_id}/export")
     assert response.status_code == 200
     body = b"".join(response.streaming_content)
     assert int(response["Content-Length"]) == len(body)
     assert response["Content-Disposition"] == f'attachment; filename="{project.public_id}.jsonl"'
-    records = [json.loads(line) for line in body.decode().split("\n") if line]
-    assert len(records) == Item.objects.count() == 7
+    lines = [json.loads(line) for line in body.decode().split("\n") if line]
+    assert len(lines) == Item.objects.count() == 7
 
 
 def test_an_export_failing_half_way_is_not_a_200(project, monkeypatch) -> None:
-    monkeypatch.setattr(exports, "CHUNK", 2)
-    record = exports._item_record
-    calls = []
+    monkeypatch.setattr(records, "CHUNK", 2)
+    fetched = records._fetched
+    chunks = []
 
-    def fails_on_the_fifth(item):
-        calls.append(item.pk)
-        if len(calls) == 5:
-            raise ConnectionError("the database went away")
-        return record(item)
+    def fails_on_the_third_chunk(**kwargs):
+        for value in fetched(**kwargs):
+            chunks.append(value)
+            if len(chunks) == 3:
+                raise ConnectionError("the database went away")
+            yield value
 
-    monkeypatch.setattr(exports, "_item_record", fails_on_the_fifth)
+    monkeypatch.setattr(records, "_fetched", fails_on_the_third_chunk)
     response = _client(project).get(f"/api/projects/{project.public_id}/export")
-    assert len(calls) == 5  # it failed after writing four records
+    assert len(chunks) == 3  # it failed after writing four records
     assert response.status_code == 500
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "internal_error"

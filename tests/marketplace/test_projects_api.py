@@ -258,7 +258,7 @@ def test_export_streams_every_item_with_its_answers(
     assert first["final_answer"] == {"label": "dog"}
     assert first["confidence"] > 0.9  # two agreeing answers, the posterior of the last fit
     assert sorted(a["contributor_near_account"] for a in first["answers"]) == sorted(accounts)
-    assert {a["status"] for a in first["answers"]} == {"accepted"}
+    assert {a["decision"] for a in first["answers"]} == {"accepted"}
     assert first["answers"][0]["time_on_task_ms"] == 1500
     bad = requester_api.get(f"/api/projects/{project['id']}/export?format=xml")
     assert bad.json()["error"]["code"] == "export_format_unknown"

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from labeling.services.quality import items_resolve_stale
 from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
+from marketplace.services.exports.jobs import export_jobs_sweep
 from marketplace.services.purchases import purchases_settle
 from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
@@ -25,8 +26,8 @@ class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
         "quality models, recheck pending deposits, settle dataset purchases waiting for "
-        "theirs, reconcile payouts, make automatic payouts "
-        "whose task was lost, purge expired sign-in challenges."
+        "theirs, reconcile payouts, make automatic payouts whose task was lost, purge "
+        "expired sign-in challenges, send background exports whose task was lost."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -44,6 +45,7 @@ class Command(BaseCommand):
                 payouts_reconcile,
                 payouts_auto_sweep,
                 auth_challenges_purge,
+                export_jobs_sweep,
             ):
                 try:
                     job()
