@@ -401,6 +401,12 @@ def _exports_context(project: Project) -> dict[str, Any]:
             )
             if job.status == ExportJob.Status.DONE
             else None,
+            "manifest_url": reverse(
+                "project-export-job-manifest",
+                kwargs={"project_id": project.public_id, "job_id": job.public_id},
+            )
+            if job.status == ExportJob.Status.DONE and job.manifest
+            else None,
         }
         for job in jobs
     ]

@@ -30,6 +30,11 @@ urlpatterns = [
         views.ExportJobDownloadView.as_view(),
         name="project-export-job-download",
     ),
+    path(
+        "projects/<uuid:project_id>/exports/<uuid:job_id>/manifest",
+        views.ExportJobManifestView.as_view(),
+        name="project-export-job-manifest",
+    ),
 ]
 
 urlpatterns += [

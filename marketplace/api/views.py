@@ -61,7 +61,7 @@ from marketplace.models import Dataset, DatasetVersion, ExportFormat, ExportJob,
 from marketplace.selectors import CATALOGUE_ORDERINGS
 from marketplace.services.exports import CONTENT_TYPES as EXPORT_CONTENT_TYPES
 from marketplace.services.exports import export_format_check, project_export_file
-from marketplace.services.exports.jobs import export_job_start
+from marketplace.services.exports.jobs import export_download_name, export_job_start
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
     MAX_ITEMS_PER_IMPORT,
@@ -736,6 +736,36 @@ class ExportJobDownloadView(APIView):
         return export_job_file_response(job=job, project=project)
 
 
+class ExportJobManifestView(APIView):
+    error_statuses = (409,)
+
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        description=_(
+            "The export's signed manifest (JSON), once done: the project, the scoring model "
+            "and the file pinned by sha256 and size, signed with the platform's NEAR key. "
+            "Check a download with `manage.py dataset_verify FILE --manifest MANIFEST`."
+        ),
+    )
+    def get(self, request: Request, project_id: str, job_id: str) -> HttpResponse:
+        project = selectors.project_get_owned(user=request_user(request), public_id=project_id)
+        job = marketplace_selectors.export_job_get(project=project, public_id=job_id)
+        return export_job_manifest_response(job=job)
+
+
+def export_job_manifest_response(*, job: ExportJob) -> HttpResponse:
+    """The done export's signed manifest as an attachment."""
+    if job.status == ExportJob.Status.FAILED:
+        raise ExportFailedError(gettext("This export failed; start another."))
+    if job.status != ExportJob.Status.DONE or not job.manifest:
+        raise ExportNotReadyError(gettext("This export is not ready yet."))
+    response = HttpResponse(job.manifest.encode(), content_type="application/json")
+    response["Content-Disposition"] = (
+        f'attachment; filename="{export_download_name(job)}.manifest.json"'
+    )
+    return response
+
+
 def export_job_file_response(*, job: ExportJob, project: Project) -> FileResponse:
     """The done export's file as an attachment (shared with the page's download link)."""
     if job.status == ExportJob.Status.FAILED:
@@ -750,7 +780,7 @@ def export_job_file_response(*, job: ExportJob, project: Project) -> FileRespons
         file,
         content_type=EXPORT_CONTENT_TYPES.get(job.format, "application/octet-stream"),
         as_attachment=True,
-        filename=f"{project.public_id}.{job.format}",
+        filename=export_download_name(job),
     )
     response["Content-Length"] = str(job.file_bytes)
     response["X-Content-SHA256"] = job.file_sha256

@@ -73,7 +73,11 @@ def test_a_job_runs_to_done_with_its_file(project, settings, monkeypatch) -> Non
     assert job.file_bytes == len(body)
     assert job.file_sha256 == hashlib.sha256(body).hexdigest()
     assert job.file_name == f"{job.file_sha256}.csv"
-    assert job.manifest == ""  # TODO(lead): the signed manifest, wired on merge
+    document = json.loads(job.manifest)  # the signed manifest pins the file
+    (pinned,) = document["manifest"]["files"]
+    assert (pinned["sha256"], pinned["size"], pinned["items"]) == (job.file_sha256, len(body), 5)
+    assert pinned["name"] == f"nearlabel-export-{job.public_id}.csv"
+    assert document["signature"]["account_id"] == settings.NEAR_ACCOUNT_ID
     assert job.started_at
     assert job.finished_at
     assert len(seen) >= 3  # progress written per chunk (3 chunks), not per item
@@ -169,7 +173,7 @@ def test_the_api_starts_polls_and_downloads(project, django_capture_on_commit_ca
     assert download["X-Content-SHA256"] == hashlib.sha256(body).hexdigest()
     assert download["Content-Type"] == "application/vnd.apache.parquet"
     assert download["Content-Disposition"] == (
-        f'attachment; filename="{project.public_id}.parquet"'
+        f'attachment; filename="nearlabel-export-{job_id}.parquet"'
     )
     assert pq.read_table(io.BytesIO(body)).num_rows == 5
     listed = client.get(_url(project)).json()
@@ -310,3 +314,39 @@ def test_the_synchronous_export_serves_every_format(project, fmt) -> None:
     )
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "export_format_unknown"
+
+
+def test_a_done_export_verifies_against_the_chain_and_a_stranger_gets_neither(
+    project, chain
+) -> None:
+    """The file and its manifest, downloaded by the owner, pass dataset verification
+    against the local chain's access keys; another requester gets 404 for both."""
+    import io
+
+    from marketplace.services.manifests import manifest_verify
+    from tests.conftest import api_client_for
+    from tests.factories import UserFactory
+
+    api = api_client_for(project.owner)
+    started = api.post(
+        f"/api/projects/{project.public_id}/exports", {"format": "jsonl"}, format="json"
+    )
+    assert started.status_code == 202, started.content
+    job_id = started.json()["id"]
+    base = f"/api/projects/{project.public_id}/exports/{job_id}"
+    export_job_run(ExportJob.objects.get(public_id=job_id).pk)
+    body = b"".join(api.get(f"{base}/download").streaming_content)
+    manifest = api.get(f"{base}/manifest")
+    assert manifest.status_code == 200
+    report = manifest_verify(
+        document=manifest.content,
+        files={"export.jsonl": io.BytesIO(body)},
+        expected_account_id=chain.platform_key.account_id,
+        client=chain.client,
+    )
+    assert report.ok, report
+    stranger = api_client_for(UserFactory())
+    for path in (f"{base}/download", f"{base}/manifest"):
+        answer = stranger.get(path)
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "project_not_found"

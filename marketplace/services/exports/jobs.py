@@ -28,6 +28,7 @@ from marketplace.errors import (
 )
 from marketplace.models import ExportJob
 from marketplace.services.exports import ExportStats, export_format_check, export_write
+from marketplace.services.manifests import ManifestFile, manifest_build, manifest_document
 from marketplace.storage import store_writer
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,9 @@ def export_job_run(job_id: int) -> ExportJob | None:
         with store_writer(suffix=job.format) as (out, result):
             stats = export_write(project=project, format=job.format, out=out, progress=progress)
         stored = result[0]
+        # Signed once the file is complete: a key that cannot sign fails the export, which
+        # is never served without its manifest.
+        manifest = _job_manifest(job, project, stats)
     except Exception as exc:
         log.exception("export %s failed", job.public_id)
         if isinstance(exc, ApplicationError):
@@ -133,7 +137,7 @@ def export_job_run(job_id: int) -> ExportJob | None:
     job.file_name = stored.file_name
     job.file_sha256 = stored.sha256
     job.file_bytes = stored.size
-    job.manifest = _job_manifest(job, stats)
+    job.manifest = manifest
     job.finished_at = timezone.now()
     job.save(
         update_fields=[
@@ -151,18 +155,26 @@ def export_job_run(job_id: int) -> ExportJob | None:
     return job
 
 
-def _job_manifest(job: ExportJob, stats: ExportStats) -> str:
-    """The export's signed manifest document (JSON text), stored with the job.
+def export_download_name(job: ExportJob) -> str:
+    """The name the export's file is offered under (and named in its manifest)."""
+    return f"nearlabel-export-{job.public_id}.{job.format}"
 
-    TODO(lead): wire to marketplace.services.manifests on merge (written in parallel by
-    the "provenance" helper):
-        files = [ManifestFile(format=stats.format, name=job.file_name, sha256=stats.sha256,
-                              size=stats.size, items=stats.items, answers=stats.answers)]
-        document, _ = manifest_document(manifest_build(project=job.project, files=files))
-        return document
-    Until then the manifest stays empty.
-    """
-    return ""
+
+def _job_manifest(job: ExportJob, project: Project, stats: ExportStats) -> str:
+    """The export's signed manifest document (JSON text), stored with the job: the
+    project, the scoring model, the counts, and the file pinned by sha256 and size."""
+    files = [
+        ManifestFile(
+            format=stats.format,
+            name=export_download_name(job),
+            sha256=stats.sha256,
+            size=stats.size,
+            items=stats.items,
+            answers=stats.answers,
+        )
+    ]
+    document, _ = manifest_document(manifest_build(project=project, files=files))
+    return document
 
 
 def export_jobs_sweep() -> int:
