@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE["projects-refit-sweep"] = {
     "task": "labeling.tasks.projects_refit_sweep_task",
     "schedule": 120.0,
 }
+CELERY_BEAT_SCHEDULE["dataset-versions-build-stale"] = {
+    # Dataset snapshots whose build task was lost (marketplace.services.datasets).
+    "task": "marketplace.tasks.dataset_versions_build_stale_task",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
     # Sign-in challenges an hour past their expiry (anyone may create them).
     "task": "payouts.tasks.auth_challenges_purge_task",

@@ -12,3 +12,9 @@ class ImportTooLargeError(ApplicationError):
 
     code = "import_too_large"
     http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+
+
+class DatasetPublishError(ApplicationError):
+    """A dataset's terms or datasheet refused (the field is in `extra`)."""
+
+    code = "dataset_publish_invalid"

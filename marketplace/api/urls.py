@@ -14,4 +14,9 @@ urlpatterns = [
         views.ProjectExportView.as_view(),
         name="project-export",
     ),
+    path(
+        "projects/<uuid:project_id>/datasets",
+        views.DatasetPublishView.as_view(),
+        name="project-dataset-publish",
+    ),
 ]

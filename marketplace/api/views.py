@@ -22,11 +22,14 @@ from config.throttling import ScopedThrottle
 from config.users import request_user
 from labeling import selectors
 from marketplace.api.serializers import (
+    DatasetPublishSerializer,
+    DatasetVersionStateSerializer,
     DepositCreateSerializer,
     DepositSerializer,
     ImportResultSerializer,
 )
 from marketplace.errors import ImportTooLargeError
+from marketplace.services.datasets import dataset_publish
 from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
@@ -190,3 +193,27 @@ class ProjectExportView(APIView):
         )
         response["Content-Length"] = str(export.size)
         return response
+
+
+class DatasetPublishView(APIView):
+    error_statuses = (404, 409)
+
+    @extend_schema(
+        request=DatasetPublishSerializer,
+        responses={202: DatasetVersionStateSerializer},
+        description=_(
+            "Publish the completed project's data as the next version of its dataset: an "
+            "immutable snapshot with the given terms. Answers 202 with the version while "
+            "its files and signed manifest are written; it is on sale once `ready`."
+        ),
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        user = request_user(request)
+        project = selectors.project_get_owned(user=user, public_id=project_id)
+        serializer = DatasetPublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = dataset_publish(user=user, project=project, **serializer.validated_data)
+        version.refresh_from_db()  # the build may have run already (eager Celery)
+        return Response(
+            DatasetVersionStateSerializer(version).data, status=status.HTTP_202_ACCEPTED
+        )

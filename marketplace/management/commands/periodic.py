@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from labeling.services.quality import items_resolve_stale
 from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
+from marketplace.services.datasets import dataset_versions_build_stale
 from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
 from payouts.services.earnings import payouts_auto_sweep
@@ -24,7 +25,8 @@ class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
         "quality models, recheck pending deposits, reconcile payouts, make automatic payouts "
-        "whose task was lost, purge expired sign-in challenges."
+        "whose task was lost, purge expired sign-in challenges, build dataset versions "
+        "whose build was lost."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -41,6 +43,7 @@ class Command(BaseCommand):
                 payouts_reconcile,
                 payouts_auto_sweep,
                 auth_challenges_purge,
+                dataset_versions_build_stale,
             ):
                 try:
                     job()
