@@ -330,6 +330,8 @@ THROTTLE_RATES = {
     "auth_near_challenge": env_rate("THROTTLE_AUTH_NEAR_CHALLENGE", "30/min"),
     "auth_near_verify": env_rate("THROTTLE_AUTH_NEAR_VERIFY", "20/min"),
     "deposit": env_rate("THROTTLE_DEPOSIT", "30/min"),
+    # Anyone may verify a dataset (no sign-in): per client IP, each may ask the chain.
+    "dataset_verify": env_rate("THROTTLE_DATASET_VERIFY", "20/min"),
     "admin_login": env_rate("THROTTLE_ADMIN_LOGIN", "10/min"),
     "admin_login_username": env_rate("THROTTLE_ADMIN_LOGIN_USERNAME", "20/hour"),
     # The pages' email-and-password sign-in and sign-up (payouts/views/account.py).
@@ -492,6 +494,11 @@ API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
 IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 1024 * 1024)))
 # An uploaded import file (.json, .jsonl, .csv).
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))
+# POST /api/datasets/verify: the manifest and the files to check against it, in all.
+# Anyone may post there (throttled per IP); uploads past 2.5 MiB are spooled to disk.
+DATASET_VERIFY_MAX_BYTES = int(os.environ.get("DATASET_VERIFY_MAX_BYTES", str(256 * 1024 * 1024)))
+# Files in one verification request.
+DATASET_VERIFY_MAX_FILES = 10
 
 # --- The quality engine ------------------------------------------------------
 # The sentence encoder (labeling/quality/encoder.py) embeds items for the model prior.

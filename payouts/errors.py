@@ -67,3 +67,18 @@ class DevFaucetError(ConflictError):
     """The local chain's faucet transfer failed (a linked account that cannot receive)."""
 
     code = "dev_faucet_failed"
+
+
+class AttestationError(ApplicationError):
+    """A platform attestation (payouts.services.attestation) that does not verify. `code`
+    names the failed check: signature_invalid, signer_unexpected, key_not_on_chain,
+    key_not_full_access (or chain_unavailable, AttestationChainUnavailableError)."""
+
+    code = "signature_invalid"
+
+
+class AttestationChainUnavailableError(AttestationError, ChainUnavailableError):
+    """The chain could not be asked whether the key is the account's: nothing is known."""
+
+    code = "chain_unavailable"
+    http_status = 503

@@ -39,6 +39,7 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="How many items the import added.")
 
 
+<<<<<<< HEAD
 class DatasetPublishSerializer(RequestSerializer):
     """A new version of the project's dataset: its terms and its datasheet's words."""
 
@@ -85,3 +86,27 @@ class DatasetVersionStateSerializer(serializers.Serializer):
             return 100
         total = version.items_count * len(SNAPSHOT_FORMATS)
         return min(99, version.items_done * 100 // total) if total else 0
+=======
+class VerifyCheckSerializer(serializers.Serializer):
+    name = serializers.CharField(
+        help_text="manifest_sha256, signature, platform, or file:<the name you uploaded>."
+    )
+    ok = serializers.BooleanField()
+    code = serializers.CharField(
+        help_text="`ok`, or why not: manifest_hash_mismatch, signature_invalid, "
+        "signer_unexpected, key_not_on_chain, key_not_full_access, "
+        "platform_account_mismatch, file_hash_mismatch, file_not_in_manifest."
+    )
+    detail = serializers.CharField(allow_blank=True)
+
+
+class VerifyReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField(help_text="Every check holds.")
+    manifest_sha256 = serializers.CharField(help_text="The sha256 of the canonical manifest.")
+    account_id = serializers.CharField(help_text="The account that says it signed.")
+    checks = VerifyCheckSerializer(many=True)
+    files_not_given = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Files of the manifest that were not uploaded, hence not checked.",
+    )
+>>>>>>> main

@@ -3,6 +3,7 @@ from django.urls import path
 from marketplace.api import views
 
 urlpatterns = [
+    path("datasets/verify", views.DatasetVerifyView.as_view(), name="dataset-verify"),
     path("projects/<uuid:project_id>/items/", views.ItemImportView.as_view(), name="project-items"),
     path(
         "projects/<uuid:project_id>/deposits/",

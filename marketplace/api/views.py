@@ -1,4 +1,6 @@
+import io
 import json
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.http import FileResponse
@@ -7,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,7 +21,7 @@ from config.idempotency import (
     mark_replayed,
 )
 from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
-from config.throttling import ScopedThrottle
+from config.throttling import ClientIpThrottle, ScopedThrottle
 from config.users import request_user
 from labeling import selectors
 from marketplace.api.serializers import (
@@ -27,9 +30,14 @@ from marketplace.api.serializers import (
     DepositCreateSerializer,
     DepositSerializer,
     ImportResultSerializer,
+    VerifyReportSerializer,
 )
+<<<<<<< HEAD
 from marketplace.errors import ImportTooLargeError
 from marketplace.services.datasets import dataset_publish
+=======
+from marketplace.errors import ImportTooLargeError, ManifestInvalidError, VerifyFilesTooManyError
+>>>>>>> main
 from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
@@ -38,6 +46,9 @@ from marketplace.services.imports import (
     rows_from_json,
     rows_from_upload,
 )
+from marketplace.services.manifests import MANIFEST_MAX_BYTES, manifest_verify
+from payouts.errors import ChainUnavailableError, NearAccountInvalidError
+from payouts.near.keys import account_id_is_valid
 
 # Room for the multipart framing around the file (boundaries, part headers).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -195,6 +206,7 @@ class ProjectExportView(APIView):
         return response
 
 
+<<<<<<< HEAD
 class DatasetPublishView(APIView):
     error_statuses = (404, 409)
 
@@ -217,3 +229,121 @@ class DatasetPublishView(APIView):
         return Response(
             DatasetVersionStateSerializer(version).data, status=status.HTTP_202_ACCEPTED
         )
+=======
+class DatasetVerifyView(APIView):
+    """Check a signed manifest, and files against it, without signing in."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ClientIpThrottle]
+    throttle_scope = "dataset_verify"
+    parser_classes = [StrictMultiPartParser]
+    error_statuses = (503,)  # the signer's key is looked up on chain
+
+    def body_limit(self, kind: str) -> int:
+        return settings.DATASET_VERIFY_MAX_BYTES + MULTIPART_OVERHEAD_BYTES
+
+    def body_too_large_message(self, kind: str, limit: int) -> str:
+        return gettext(
+            "A verification takes at most %(limit)s of manifest and files; check big files "
+            "with `manage.py dataset_verify` instead, which reads them from disk."
+        ) % {"limit": size_text(settings.DATASET_VERIFY_MAX_BYTES)}
+
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "manifest": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "The signed manifest document (JSON), as downloaded.",
+                    },
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "format": "binary"},
+                        "maxItems": 10,
+                        "description": "Data files to check against it (any names).",
+                    },
+                    "account_id": {
+                        "type": "string",
+                        "maxLength": 64,
+                        "description": "The NEAR account you expect to have signed it; "
+                        "by default this platform's account.",
+                    },
+                },
+                "required": ["manifest"],
+            }
+        },
+        responses={200: VerifyReportSerializer},
+        description=_(
+            "Verify a dataset download: the manifest's sha256, its ed25519 signature, that "
+            "the signing key is a full-access key of the expected account on chain, and "
+            "that each uploaded file is one of the manifest's files (by sha256 and size). "
+            "Answers 200 with `ok` and every check, passed or not; 400 `manifest_*` for a "
+            "document that is not a manifest, 413 (`request_too_large`, "
+            "`manifest_too_large`) past the size limit, 503 `chain_unavailable` (with the "
+            "checks in `details`) when the NEAR RPC cannot say. To trust no server at all, "
+            "run `manage.py dataset_verify` against a NEAR RPC of your choice."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        document = _upload_bytes(request, "manifest")
+        uploads = _uploads(request, "files")
+        if len(uploads) > settings.DATASET_VERIFY_MAX_FILES:
+            raise VerifyFilesTooManyError(
+                gettext("At most %(count)s files per verification.")
+                % {"count": settings.DATASET_VERIFY_MAX_FILES}
+            )
+        account_id = request.data.get("account_id") or settings.NEAR_ACCOUNT_ID
+        if not account_id_is_valid(account_id):
+            raise NearAccountInvalidError(
+                gettext("Not a valid NEAR account id: %(account)s.")
+                % {"account": json.dumps(account_id)}
+            )
+        report = manifest_verify(
+            document=document, files=uploads, expected_account_id=account_id, client=None
+        )
+        body = VerifyReportSerializer(report.to_dict()).data
+        if report.chain_unavailable:
+            raise ChainUnavailableError(
+                gettext("The NEAR RPC did not answer; the key could not be checked. Try again."),
+                extra=body,
+            )
+        return Response(body)
+
+
+def _upload_bytes(request: Request, field: str) -> bytes:
+    """A field's content, sent as a file part or as a text part; manifest_missing if absent."""
+    upload = request.FILES.get(field)
+    if upload is not None:
+        data: bytes = upload.read(MANIFEST_MAX_BYTES + 1)
+        return data
+    value = request.data.get(field)
+    if isinstance(value, str) and value:
+        return value.encode("utf-8")
+    raise ManifestInvalidError(
+        gettext("Send the signed manifest in the `manifest` field."), code="manifest_missing"
+    )
+
+
+def _uploads(request: Request, field: str) -> dict[str, BinaryIO]:
+    """The field's parts by name (a repeated name gets "#2", "#3"...), files or text."""
+    found: dict[str, BinaryIO] = {}
+
+    def add(name: str, file: Any) -> None:
+        unique, number = name, 1
+        while unique in found:
+            number += 1
+            unique = f"{name}#{number}"
+        found[unique] = file
+
+    for upload in request.FILES.getlist(field):
+        add(upload.name or field, upload)
+    for index, value in enumerate(
+        request.data.getlist(field) if hasattr(request.data, "getlist") else []
+    ):
+        if isinstance(value, str):
+            add(f"{field}[{index}]", io.BytesIO(value.encode("utf-8")))
+    return found
+>>>>>>> main

@@ -27,17 +27,16 @@ from rest_framework.authtoken.models import Token
 
 from config.errors import PermissionError_
 from config.users import User
-from payouts.errors import AuthError, ChainUnavailableError, NearAccountInvalidError
+from payouts.errors import AuthError, NearAccountInvalidError
 from payouts.locks import auth_challenge_lock
 from payouts.models import AuthChallenge, NearAccount
-from payouts.near.client import NearRpcError, NearTransportError
 from payouts.near.keys import (
     NearKeyError,
     account_id_is_valid,
     implicit_account_id,
 )
 from payouts.near.nep413 import NEP413_NONCE_LEN, nep413_verify
-from payouts.services.chain import near_client
+from payouts.services.chain import access_key_permission
 
 log = logging.getLogger(__name__)
 
@@ -155,20 +154,12 @@ def _key_check(proof: NearProof) -> None:
         ) from exc
     # An implicit account of another key may still have added this key on chain, so it
     # is looked up like any named account: unknown there means auth_key_not_found.
-    try:
-        access_key = near_client().view_access_key(
-            account_id=proof.account_id, public_key=proof.public_key
+    permission = access_key_permission(account_id=proof.account_id, public_key=proof.public_key)
+    if permission is None:
+        raise AuthError(
+            f"{proof.public_key} is not a key of {proof.account_id}.", code="auth_key_not_found"
         )
-    except NearRpcError as exc:
-        if exc.is_unknown_access_key or exc.is_unknown_account:
-            raise AuthError(
-                f"{proof.public_key} is not a key of {proof.account_id}.",
-                code="auth_key_not_found",
-            ) from exc
-        raise ChainUnavailableError(f"The NEAR RPC refused the lookup: {exc.name}") from exc
-    except NearTransportError as exc:
-        raise ChainUnavailableError(gettext("The NEAR RPC did not answer; try again.")) from exc
-    if access_key.get("permission") != "FullAccess":
+    if permission != "FullAccess":
         raise AuthError(
             "Sign with a full-access key of the account, not a function-call key.",
             code="auth_key_not_full_access",

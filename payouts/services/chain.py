@@ -4,11 +4,14 @@ import functools
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 
+from payouts.errors import ChainUnavailableError
 from payouts.models import SigningKey
-from payouts.near.client import NearClient
+from payouts.near.client import NearClient, NearRpcError, NearTransportError
 from payouts.near.keys import KeyFileError, NearKey, key_load
 
 log = logging.getLogger(__name__)
@@ -25,6 +28,31 @@ def _near_client(url: str, timeout: float) -> NearClient:
 
 def platform_account_id() -> str:
     return settings.NEAR_ACCOUNT_ID
+
+
+def access_key_permission(
+    *, account_id: str, public_key: str, client: NearClient | None = None
+) -> Any:
+    """The permission of ``public_key`` on ``account_id`` on chain: ``"FullAccess"``, or
+    ``{"FunctionCall": {...}}``; None when the account or the key does not exist there.
+
+    Read-only (``view_access_key`` at final). Raises ChainUnavailableError when the RPC
+    does not answer or refuses the lookup for another reason. ``client`` defaults to the
+    configured one (NEAR_RPC_URL). Shared by sign-in (payouts.services.auth) and the
+    verification of attestations (payouts.services.attestation).
+    """
+    client = client if client is not None else near_client()
+    try:
+        access_key = client.view_access_key(account_id=account_id, public_key=public_key)
+    except NearRpcError as exc:
+        if exc.is_unknown_access_key or exc.is_unknown_account:
+            return None
+        raise ChainUnavailableError(
+            gettext("The NEAR RPC refused the lookup: %(name)s") % {"name": exc.name}
+        ) from exc
+    except NearTransportError as exc:
+        raise ChainUnavailableError(gettext("The NEAR RPC did not answer; try again.")) from exc
+    return access_key.get("permission")
 
 
 class PlatformKeyError(RuntimeError):
@@ -92,7 +120,12 @@ def _pool_keys(account_id: str, listing: _PoolListing) -> tuple[tuple[str, NearK
     return tuple(keys)
 
 
-def _platform_key_files() -> dict[str, tuple[str, NearKey]]:
+def platform_primary_key() -> NearKey:
+    """The platform's primary key (NEAR_PRIVATE_KEY_FILE): the one that signs attestations.
+
+    Raises KeyFileError for an unreadable or malformed file and PlatformKeyError for a key
+    of another account than NEAR_ACCOUNT_ID; the message names the file, never the secret.
+    """
     account_id = settings.NEAR_ACCOUNT_ID
     primary_path = settings.NEAR_PRIVATE_KEY_FILE
     primary = _key_from_file(primary_path)
@@ -101,7 +134,13 @@ def _platform_key_files() -> dict[str, tuple[str, NearKey]]:
             f"NEAR_PRIVATE_KEY_FILE {primary_path} is a key of {primary.account_id!r}, not of "
             f"NEAR_ACCOUNT_ID {account_id!r}"
         )
-    found = {primary.public_key: (primary_path, primary)}
+    return primary
+
+
+def _platform_key_files() -> dict[str, tuple[str, NearKey]]:
+    account_id = settings.NEAR_ACCOUNT_ID
+    primary = platform_primary_key()
+    found = {primary.public_key: (settings.NEAR_PRIVATE_KEY_FILE, primary)}
     for path, key in _pool_keys(account_id, _pool_listing(settings.NEAR_KEYS_DIR)):
         found.setdefault(key.public_key, (path, key))
     return found
@@ -166,7 +205,6 @@ def localnet_key_register(*, key: NearKey) -> bool:
     Returns True if added, False if the chain already had it (a repeat changes nothing).
     Raises RuntimeError off the local chain, NearRpcError if the account does not exist.
     """
-    from payouts.near.client import NearRpcError
 
     if not settings.NEAR_IS_LOCALNET:
         raise RuntimeError("sandbox_add_key is for the local chain only")
@@ -194,7 +232,6 @@ def localnet_platform_bootstrap(*, capital: int) -> NearKey:
     state was reset. Idempotent. Refuses to run against a real network: there the
     operator creates the account and keys (docs/OPERATIONS.md).
     """
-    from payouts.near.client import NearRpcError
     from payouts.near.keys import key_generate, key_save
 
     if not settings.NEAR_IS_LOCALNET:

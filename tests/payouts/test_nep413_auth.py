@@ -21,6 +21,7 @@ from payouts.money import near_to_yocto
 from payouts.near.keys import NearKey, key_generate
 from payouts.near.nep413 import NEP413_TAG, nep413_payload, nep413_sign, nep413_verify
 from payouts.services import auth as auth_services
+from payouts.services import chain as chain_services
 from payouts.services.accounts import near_account_link
 from tests.conftest import PLATFORM_ACCOUNT, api_client_for, near_account_prove, nep413_proof
 from tests.factories import ProjectFactory, UserFactory, earnings_give
@@ -55,7 +56,7 @@ def _no_chain(monkeypatch) -> None:
     def refuse():
         raise AssertionError("the chain was asked")
 
-    monkeypatch.setattr(auth_services, "near_client", refuse)
+    monkeypatch.setattr(chain_services, "near_client", refuse)
 
 
 # --- the payload ------------------------------------------------------------------------
