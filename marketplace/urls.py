@@ -5,7 +5,7 @@ of these steps live here, beside their views."""
 from django.urls import path
 
 from labeling.views import requester
-from marketplace import views
+from marketplace import views, views_datasets
 
 urlpatterns = [
     path(
@@ -21,4 +21,14 @@ urlpatterns = [
         name="project-deposits-check",
     ),
     path("projects/<uuid:project_id>/publish/", views.project_publish, name="project-publish"),
+    path(
+        "projects/<uuid:project_id>/dataset/",
+        views_datasets.project_dataset,
+        name="project-dataset",
+    ),
+    path(
+        "projects/<uuid:project_id>/dataset/versions/",
+        views_datasets.project_dataset_versions,
+        name="project-dataset-versions",
+    ),
 ]
