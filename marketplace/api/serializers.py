@@ -39,7 +39,6 @@ class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="How many items the import added.")
 
 
-<<<<<<< HEAD
 class DatasetPublishSerializer(RequestSerializer):
     """A new version of the project's dataset: its terms and its datasheet's words."""
 
@@ -86,7 +85,8 @@ class DatasetVersionStateSerializer(serializers.Serializer):
             return 100
         total = version.items_count * len(SNAPSHOT_FORMATS)
         return min(99, version.items_done * 100 // total) if total else 0
-=======
+
+
 class VerifyCheckSerializer(serializers.Serializer):
     name = serializers.CharField(
         help_text="manifest_sha256, signature, platform, or file:<the name you uploaded>."
@@ -109,4 +109,3 @@ class VerifyReportSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Files of the manifest that were not uploaded, hence not checked.",
     )
->>>>>>> main

@@ -32,12 +32,8 @@ from marketplace.api.serializers import (
     ImportResultSerializer,
     VerifyReportSerializer,
 )
-<<<<<<< HEAD
-from marketplace.errors import ImportTooLargeError
-from marketplace.services.datasets import dataset_publish
-=======
 from marketplace.errors import ImportTooLargeError, ManifestInvalidError, VerifyFilesTooManyError
->>>>>>> main
+from marketplace.services.datasets import dataset_publish
 from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
 from marketplace.services.imports import (
@@ -206,7 +202,6 @@ class ProjectExportView(APIView):
         return response
 
 
-<<<<<<< HEAD
 class DatasetPublishView(APIView):
     error_statuses = (404, 409)
 
@@ -229,7 +224,8 @@ class DatasetPublishView(APIView):
         return Response(
             DatasetVersionStateSerializer(version).data, status=status.HTTP_202_ACCEPTED
         )
-=======
+
+
 class DatasetVerifyView(APIView):
     """Check a signed manifest, and files against it, without signing in."""
 
@@ -346,4 +342,3 @@ def _uploads(request: Request, field: str) -> dict[str, BinaryIO]:
         if isinstance(value, str):
             add(f"{field}[{index}]", io.BytesIO(value.encode("utf-8")))
     return found
->>>>>>> main

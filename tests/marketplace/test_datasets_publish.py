@@ -51,7 +51,8 @@ def test_a_version_fixes_terms_shares_and_figures_and_builds_signed_files(comple
         version = dataset_publish(user=completed.owner, project=completed, **TERMS)
     assert version.status == DatasetVersion.Status.BUILDING
     assert version.number == 1
-    assert version.fee_bps == 1000 and version.royalty_bps == 2000
+    assert version.fee_bps == 1000
+    assert version.royalty_bps == 2000
     assert version.price == near_to_yocto("2")
     assert version.total_price == near_to_yocto("2.2")
     # Royalty shares: each contributor's accepted answers in the project.
@@ -63,7 +64,8 @@ def test_a_version_fixes_terms_shares_and_figures_and_builds_signed_files(comple
     for username, n in shares.items():
         assert n == accepted.filter(assignment__contributor__username=username).count()
     stats = version.statistics
-    assert stats["items"] == 5 and stats["answers"] == 15
+    assert stats["items"] == 5
+    assert stats["answers"] == 15
     assert stats["answers_accepted"] == accepted.count()
     assert stats["contributors"] == 3
     assert {row["label"] for row in stats["label_distribution"]} == {"cat", "dog", "bird"}
@@ -148,9 +150,7 @@ def test_only_the_owner_publishes_and_only_a_completed_project():
 def test_a_failed_build_leaves_no_file_row_and_is_not_on_sale(completed):
     with mock.patch("config.enqueue._send"):
         version = dataset_publish(user=completed.owner, project=completed, **TERMS)
-    with mock.patch(
-        "marketplace.services.datasets.export_write", side_effect=OSError("disk full")
-    ):
+    with mock.patch("marketplace.services.datasets.export_write", side_effect=OSError("disk full")):
         version = dataset_version_build(version_id=version.pk)
     assert version.status == DatasetVersion.Status.FAILED
     assert version.error_code == "dataset_build_failed"
