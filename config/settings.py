@@ -252,6 +252,12 @@ CELERY_BEAT_SCHEDULE["dataset-versions-build-stale"] = {
     "task": "marketplace.tasks.dataset_versions_build_stale_task",
     "schedule": 300.0,
 }
+CELERY_BEAT_SCHEDULE["purchases-settle"] = {
+    # Dataset purchases waiting for their deposit to be final (after deposits-recheck's
+    # rate: each round rechecks the deposits of the purchases it looks at).
+    "task": "marketplace.tasks.purchases_settle_task",
+    "schedule": 15.0,
+}
 CELERY_BEAT_SCHEDULE["auth-challenges-purge"] = {
     # Sign-in challenges an hour past their expiry (anyone may create them).
     "task": "payouts.tasks.auth_challenges_purge_task",

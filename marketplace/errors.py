@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ConflictError, NotFoundError, PermissionError_
 
 
 class ImportInvalidError(ApplicationError):
@@ -35,3 +35,60 @@ class ManifestTooLargeError(ApplicationError):
 
 class VerifyFilesTooManyError(ApplicationError):
     code = "verify_files_too_many"
+
+
+# --- Datasets, purchases, downloads -----------------------------------------------------
+# Money refusals reuse the payouts codes: insufficient_funds (409), deposit_* (400),
+# chain_unavailable (503), near_account_* (409).
+
+
+class DatasetNotFoundError(NotFoundError):
+    """No dataset with this id that the caller may see (unlisted ones: owner and buyers)."""
+
+    code = "dataset_not_found"
+
+
+class DatasetVersionNotFoundError(NotFoundError):
+    code = "dataset_version_not_found"
+
+
+class DatasetFileNotFoundError(NotFoundError):
+    """The version has no file in this format (or its file is gone from the store)."""
+
+    code = "dataset_file_not_found"
+
+
+class PurchaseNotFoundError(NotFoundError):
+    code = "purchase_not_found"
+
+
+class DatasetNotForSaleError(ConflictError):
+    """The version is not ready, was withdrawn from sale, or its dataset is unlisted."""
+
+    code = "dataset_not_for_sale"
+
+
+class DatasetAlreadyOwnedError(ConflictError):
+    """The buyer already bought this version (or a purchase of it awaits its deposit)."""
+
+    code = "dataset_already_owned"
+
+
+class DatasetOwnPurchaseError(ConflictError):
+    code = "dataset_own_purchase"
+
+
+class PurchaseMethodInvalidError(ApplicationError):
+    code = "purchase_method_invalid"
+
+
+class DatasetNotPurchasedError(PermissionError_):
+    """A download by someone who neither owns the dataset nor completed a purchase."""
+
+    code = "dataset_not_purchased"
+
+
+class CatalogueQueryInvalidError(ApplicationError):
+    """A catalogue filter that is not what it should be (the parameter is in `extra`)."""
+
+    code = "catalogue_query_invalid"

@@ -15,3 +15,11 @@ def dataset_version_build_task(version_id: int) -> str:
 def dataset_versions_build_stale_task() -> int:
     """Periodic: versions whose build task was lost."""
     return dataset_versions_build_stale()
+
+
+@app.task(acks_late=True)
+def purchases_settle_task() -> dict[str, int]:
+    """Periodic: finish dataset purchases whose deposit became final (or failed)."""
+    from marketplace.services.purchases import purchases_settle
+
+    return purchases_settle()

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -36,6 +36,40 @@ def earnings_summary(*, user: User) -> EarningsSummary:
     in_flight = payouts.filter(status__in=Payout.OPEN_STATUSES).aggregate(t=YoctoSum("amount"))["t"]
     paid = payouts.filter(status=Payout.Status.CONFIRMED).aggregate(t=YoctoSum("amount"))["t"]
     return EarningsSummary(balance=balance, earned=earned, in_flight=in_flight, paid=paid)
+
+
+@dataclass(frozen=True)
+class RoyaltyLine:
+    amount: int  # yoctoNEAR credited to the user
+    credited_at: datetime
+    source: str  # what was sold: the ROYALTY journal's memo ("<dataset title> v<n>")
+
+
+@dataclass(frozen=True)
+class RoyaltiesSummary:
+    total: int  # yoctoNEAR of royalties credited, ever (apart from task pay)
+    count: int  # how many royalty credits
+    recent: list[RoyaltyLine]  # the newest first
+
+
+def royalties_summary(*, user: User, limit: int = 10) -> RoyaltiesSummary:
+    """The user's royalties: lines of ROYALTY journals on their earnings account (the
+    marketplace posts one per sale, naming the dataset in its memo). Two queries."""
+    lines = JournalLine.objects.filter(
+        account__key=f"earnings:{user.pk}", journal__kind=Journal.Kind.ROYALTY, amount__gt=0
+    )
+    figures = lines.aggregate(total=YoctoSum("amount"), count=Count("pk"))
+    recent = (
+        [
+            RoyaltyLine(amount=amount, credited_at=created_at, source=memo)
+            for amount, created_at, memo in lines.order_by(
+                "-journal__created_at", "-pk"
+            ).values_list("amount", "journal__created_at", "journal__memo")[:limit]
+        ]
+        if figures["count"]
+        else []
+    )
+    return RoyaltiesSummary(total=figures["total"] or 0, count=figures["count"], recent=recent)
 
 
 def payouts_of_user(*, user: User) -> QuerySet[Payout]:

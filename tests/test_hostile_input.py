@@ -78,6 +78,8 @@ ENDPOINTS = [
     "auth challenge",
     "auth verify",
     "token",
+    "purchase",
+    "purchase by deposit",
 ]
 
 
@@ -176,6 +178,27 @@ def endpoint(request) -> Endpoint:
             "/api/auth/token",
             '{"username": ' + MARK + ', "password": "correct horse battery"}',
             lambda: list(Token.objects.values_list("pk", flat=True)),
+        )
+    if name in ("purchase", "purchase by deposit"):
+        from marketplace.models import Purchase
+        from payouts.models import JournalLine
+        from tests.factories import dataset_version_ready, earnings_give
+
+        version = dataset_version_ready(price=10**24)
+        earnings_give(requester, 2 * 10**24)
+        body = (
+            '{"method": ' + MARK + "}"
+            if name == "purchase"
+            else '{"method": "deposit", "tx_hash": ' + MARK + "}"
+        )
+        return Endpoint(
+            requester_api,
+            f"/api/datasets/{version.dataset.public_id}/versions/1/purchases",
+            body,
+            lambda: (
+                list(Purchase.objects.values_list("pk", flat=True)),
+                JournalLine.objects.count(),
+            ),
         )
     raise AssertionError(name)
 

@@ -356,6 +356,7 @@ def _page_number(request: HttpRequest) -> int:
 def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[str, Any]:
     user = _user(request)
     summary = payout_selectors.earnings_summary(user=user)
+    royalties = payout_selectors.royalties_summary(user=user)
     work = selectors.contributor_work_summary(user=user)
     near = payout_selectors.near_account_of(user=user)
     page = _page_number(request)
@@ -381,7 +382,11 @@ def _me_context(request: HttpRequest, form: WithdrawForm | None = None) -> dict[
             "earned": _near(summary.earned),
             "in_flight": _near(summary.in_flight),
             "paid": _near(summary.paid),
+            "royalties": _near(royalties.total),
         },
+        # A share of dataset sales, apart from task pay ("earned").
+        "royalties": royalties,
+        "royalty_rows": [{"line": line, "amount": _near(line.amount)} for line in royalties.recent],
         "work": work,
         "quality": selectors.contributor_quality(user=user),
         "near": near,

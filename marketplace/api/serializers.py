@@ -1,7 +1,10 @@
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.serializers import RequestSerializer
+from marketplace.models import DatasetVersion, Licence
+from marketplace.selectors import CATALOGUE_ORDERINGS
 from payouts.api.fields import NearAccountIdField, NearAmountField, PositiveNearAmountField
 
 
@@ -108,4 +111,173 @@ class VerifyReportSerializer(serializers.Serializer):
     files_not_given = serializers.ListField(
         child=serializers.CharField(),
         help_text="Files of the manifest that were not uploaded, hence not checked.",
+    )
+
+
+# --- Datasets, purchases ----------------------------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": "^[0-9]+$",
+        "example": "2500000000000000000000000",
+        "description": "yoctoNEAR (10^-24 NEAR) as a decimal string of an integer.",
+    }
+)
+class YoctoStringField(serializers.Field):
+    """An exact amount in yoctoNEAR, as a decimal string (JSON numbers lose digits)."""
+
+    def to_representation(self, value: int) -> str:
+        return str(int(value))
+
+
+class DatasetFileSerializer(serializers.Serializer):
+    format = serializers.CharField()
+    size = serializers.IntegerField(help_text=_("Bytes."))
+    sha256 = serializers.CharField()
+
+
+class DatasetTermsMixin(serializers.Serializer):
+    """A version's terms: amounts in NEAR (decimal strings) and exactly in yoctoNEAR."""
+
+    licence = serializers.CharField(help_text=_("An SPDX licence identifier."))
+    licence_name = serializers.CharField(source="get_licence_display")
+    price = NearAmountField(help_text=_("The seller's price, NEAR."))
+    price_yocto = YoctoStringField(source="price")
+    fee = NearAmountField(help_text=_("The platform fee on top, NEAR."))
+    fee_yocto = YoctoStringField(source="fee")
+    total_price = NearAmountField(help_text=_("What a buyer pays: price + fee, NEAR."))
+    total_price_yocto = YoctoStringField(source="total_price")
+    fee_bps = serializers.IntegerField(help_text=_("The fee, in hundredths of a percent."))
+    royalty_bps = serializers.IntegerField(
+        help_text=_("The contributors' share of the price, in hundredths of a percent.")
+    )
+
+
+class DatasetVersionSummarySerializer(DatasetTermsMixin):
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    is_on_sale = serializers.BooleanField()
+    items_count = serializers.IntegerField()
+    answers_count = serializers.IntegerField()
+    contributors_count = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+
+
+class ViewerVersionSerializer(serializers.Serializer):
+    purchased = serializers.BooleanField(help_text=_("You completed a purchase of it."))
+    may_download = serializers.BooleanField(help_text=_("You own the dataset or bought it."))
+
+
+class DatasetVersionSerializer(DatasetVersionSummarySerializer):
+    """A version with its datasheet, figures, samples and files (context: `bought`, the
+    pks the viewer bought; `owner`, whether the viewer owns the dataset)."""
+
+    motivation = serializers.CharField()
+    composition = serializers.CharField()
+    collection_process = serializers.CharField()
+    statistics = serializers.JSONField()
+    samples = serializers.JSONField()
+    manifest_sha256 = serializers.CharField()
+    files = DatasetFileSerializer(many=True)
+    viewer = serializers.SerializerMethodField()
+
+    @extend_schema_field(ViewerVersionSerializer)
+    def get_viewer(self, version: DatasetVersion) -> dict[str, bool]:
+        purchased = version.pk in self.context.get("bought", set())
+        ready = version.status == DatasetVersion.Status.READY
+        return {
+            "purchased": purchased,
+            "may_download": ready and (purchased or bool(self.context.get("owner"))),
+        }
+
+
+class DatasetRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    title = serializers.CharField()
+
+
+class CatalogueEntrySerializer(serializers.Serializer):
+    """A catalogue row: a dataset and its latest version on sale (the row's object)."""
+
+    id = serializers.UUIDField(source="dataset.public_id")
+    title = serializers.CharField(source="dataset.title")
+    summary = serializers.CharField(source="dataset.summary")
+    task_type = serializers.CharField(source="dataset.task_type")
+    latest_version = DatasetVersionSummarySerializer(source="*")
+
+
+class DatasetDetailSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    title = serializers.CharField()
+    summary = serializers.CharField()
+    task_type = serializers.CharField()
+    is_listed = serializers.BooleanField()
+    is_owner = serializers.BooleanField(help_text=_("You own this dataset."))
+    created_at = serializers.DateTimeField()
+    versions = DatasetVersionSerializer(many=True, help_text=_("Newest first."))
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": ["balance", "deposit"],
+        "description": "balance: from your balance; deposit: a NEAR transfer (tx_hash).",
+    }
+)
+class PurchaseMethodField(serializers.CharField):
+    """Checked by the service (purchase_method_invalid), so the code says what is wrong."""
+
+
+class PurchaseCreateSerializer(RequestSerializer):
+    method = PurchaseMethodField(max_length=20)
+    tx_hash = TxHashField(
+        max_length=64,
+        required=False,
+        help_text="With method deposit: the hash of your NEAR transfer of at least the "
+        "total price to the platform account.",
+    )
+    sender_account_id = NearAccountIdField(required=False)
+
+
+class PurchaseDepositSerializer(serializers.Serializer):
+    tx_hash = serializers.CharField()
+    amount = NearAmountField()
+    status = serializers.CharField()
+
+
+class PurchaseSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    dataset = DatasetRefSerializer(source="version.dataset")
+    version = serializers.IntegerField(source="version.number")
+    method = serializers.CharField()
+    status = serializers.CharField(
+        help_text="awaiting_payment (the deposit is not final yet), completed, failed."
+    )
+    price = NearAmountField()
+    price_yocto = YoctoStringField(source="price")
+    fee = NearAmountField()
+    fee_yocto = YoctoStringField(source="fee")
+    royalty = NearAmountField(help_text=_("The part of the price shared among contributors."))
+    royalty_yocto = YoctoStringField(source="royalty")
+    deposit = PurchaseDepositSerializer(allow_null=True)
+    failure_code = serializers.CharField()
+    failure_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+class CatalogueQuerySerializer(serializers.Serializer):
+    """The catalogue's query parameters (not a body: page and page_size pass too)."""
+
+    q = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    task_type = serializers.CharField(max_length=30, required=False)
+    licence = serializers.ChoiceField(choices=Licence.choices, required=False)
+    min_items = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    max_items = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
+    max_price = NearAmountField(required=False)
+    ordering = serializers.ChoiceField(
+        choices=sorted(CATALOGUE_ORDERINGS), required=False, default="newest"
     )

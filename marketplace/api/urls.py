@@ -21,3 +21,30 @@ urlpatterns = [
         name="project-dataset-publish",
     ),
 ]
+
+urlpatterns += [
+    path("datasets/", views.DatasetCatalogueView.as_view(), name="datasets"),
+    path("datasets/<uuid:dataset_id>/", views.DatasetDetailView.as_view(), name="dataset"),
+    path(
+        "datasets/<uuid:dataset_id>/versions/<int:number>/",
+        views.DatasetVersionView.as_view(),
+        name="dataset-version",
+    ),
+    path(
+        "datasets/<uuid:dataset_id>/versions/<int:number>/purchases",
+        views.PurchaseCreateView.as_view(),
+        name="dataset-version-purchases",
+    ),
+    path(
+        "datasets/<uuid:dataset_id>/versions/<int:number>/files/<str:file_format>",
+        views.DatasetFileDownloadView.as_view(),
+        name="dataset-version-file",
+    ),
+    path(
+        "datasets/<uuid:dataset_id>/versions/<int:number>/manifest",
+        views.DatasetManifestDownloadView.as_view(),
+        name="dataset-version-manifest",
+    ),
+    path("purchases/", views.PurchaseListView.as_view(), name="purchases"),
+    path("purchases/<uuid:purchase_id>/", views.PurchaseDetailView.as_view(), name="purchase"),
+]

@@ -1,14 +1,21 @@
+import hashlib
 import io
 import json
+import logging
 from typing import Any, BinaryIO
 
 from django.conf import settings
-from django.http import FileResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, HttpResponse
+from django.utils.text import slugify
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,17 +29,33 @@ from config.idempotency import (
 )
 from config.parsers import StrictJSONParser, StrictMultiPartParser, size_text
 from config.throttling import ClientIpThrottle, ScopedThrottle
-from config.users import request_user
+from config.users import User, request_user
 from labeling import selectors
+from marketplace import selectors as marketplace_selectors
 from marketplace.api.serializers import (
+    CatalogueEntrySerializer,
+    CatalogueQuerySerializer,
+    DatasetDetailSerializer,
     DatasetPublishSerializer,
+    DatasetVersionSerializer,
     DatasetVersionStateSerializer,
     DepositCreateSerializer,
     DepositSerializer,
     ImportResultSerializer,
+    PurchaseCreateSerializer,
+    PurchaseSerializer,
     VerifyReportSerializer,
 )
-from marketplace.errors import ImportTooLargeError, ManifestInvalidError, VerifyFilesTooManyError
+from marketplace.errors import (
+    DatasetFileNotFoundError,
+    DatasetNotPurchasedError,
+    DatasetVersionNotFoundError,
+    ImportTooLargeError,
+    ManifestInvalidError,
+    VerifyFilesTooManyError,
+)
+from marketplace.models import Dataset, DatasetVersion, ExportFormat, Licence, Purchase
+from marketplace.selectors import CATALOGUE_ORDERINGS
 from marketplace.services.datasets import dataset_publish
 from marketplace.services.exports import project_export_file
 from marketplace.services.funding import project_deposit
@@ -43,8 +66,18 @@ from marketplace.services.imports import (
     rows_from_upload,
 )
 from marketplace.services.manifests import MANIFEST_MAX_BYTES, manifest_verify
-from payouts.errors import ChainUnavailableError, NearAccountInvalidError
+from marketplace.services.purchases import purchase_create
+from marketplace.storage import store_open
+from payouts.errors import (
+    ChainUnavailableError,
+    DepositError,
+    InsufficientFundsError,
+    NearAccountInvalidError,
+)
+from payouts.money import NEAR_AMOUNT_PATTERN
 from payouts.near.keys import account_id_is_valid
+
+log = logging.getLogger(__name__)
 
 # Room for the multipart framing around the file (boundaries, part headers).
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -342,3 +375,317 @@ def _uploads(request: Request, field: str) -> dict[str, BinaryIO]:
         if isinstance(value, str):
             add(f"{field}[{index}]", io.BytesIO(value.encode("utf-8")))
     return found
+
+
+# --- Datasets: catalogue, purchases, downloads ------------------------------------------
+
+MAX_VERSION_NUMBER = 2**31 - 1  # a PositiveIntegerField: larger numbers name nothing
+
+CONTENT_TYPES: dict[str, str] = {
+    ExportFormat.JSONL: "application/x-ndjson",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+    ExportFormat.PARQUET: "application/vnd.apache.parquet",
+}
+
+
+class CataloguePagination(PageNumberPagination):
+    """`?page=` (from 1) and `?page_size=` (1 to 100, default 20), strictly: a value that
+    is not one is 400 `invalid` (DRF would silently use the default); a page past the
+    end is 404 `not_found`."""
+
+    page_size = 20
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> Any:
+        for name, most in (("page", 10**9), ("page_size", self.max_page_size)):
+            value = request.query_params.get(name)
+            if value is not None and not (
+                value.isascii() and value.isdigit() and 1 <= int(value[:10]) <= most
+            ):
+                raise ValidationError(
+                    {name: [gettext("A whole number from 1 to %(most)s.") % {"most": most}]}
+                )
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            most = 10**9 if parameter["name"] == "page" else self.max_page_size
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": most}
+        return parameters
+
+
+def _viewer(request: Request) -> User | None:
+    """The signed-in user, or None for an anonymous reader of the catalogue."""
+    return request_user(request) if request.user.is_authenticated else None
+
+
+def _version_of(request: Request, dataset_id: str, number: int) -> tuple[Dataset, DatasetVersion]:
+    user = _viewer(request)
+    dataset = marketplace_selectors.dataset_get_visible(user=user, public_id=dataset_id)
+    if not 0 < number <= MAX_VERSION_NUMBER:
+        raise DatasetVersionNotFoundError(gettext("No such version of this dataset."))
+    version = marketplace_selectors.dataset_version_get_visible(
+        user=user, dataset=dataset, number=number
+    )
+    return dataset, version
+
+
+_CATALOGUE_PARAMETERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": 200},
+        description=_("Words in the title or summary (any case)."),
+    ),
+    OpenApiParameter(
+        "task_type", {"type": "string", "maxLength": 30}, description=_("Only this task type.")
+    ),
+    OpenApiParameter("licence", str, enum=Licence.values, description=_("Only this licence.")),
+    OpenApiParameter(
+        "min_items",
+        {"type": "integer", "minimum": 0, "maximum": MAX_VERSION_NUMBER},
+        description=_("At least this many items."),
+    ),
+    OpenApiParameter(
+        "max_items",
+        {"type": "integer", "minimum": 0, "maximum": MAX_VERSION_NUMBER},
+        description=_("At most this many items."),
+    ),
+    OpenApiParameter(
+        "max_price",
+        str,
+        pattern=NEAR_AMOUNT_PATTERN,
+        description=_("At most this total price (price + fee), NEAR as a decimal string."),
+    ),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=sorted(CATALOGUE_ORDERINGS),
+        default="newest",
+        description=_("newest; price (cheapest first) or -price; size (largest first) or -size."),
+    ),
+]
+
+
+class DatasetCatalogueView(ListAPIView):
+    """The catalogue: listed datasets with a version on sale, with that latest version's
+    terms and figures. Open to anyone."""
+
+    error_statuses = (404,)  # a page past the end
+    permission_classes = [AllowAny]
+    serializer_class = CatalogueEntrySerializer
+    pagination_class = CataloguePagination
+
+    def get_queryset(self) -> QuerySet[DatasetVersion]:
+        query = CatalogueQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return marketplace_selectors.catalogue_versions(**query.validated_data)
+
+    @extend_schema(parameters=_CATALOGUE_PARAMETERS)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class DatasetDetailView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=DatasetDetailSerializer)
+    def get(self, request: Request, dataset_id: str) -> Response:
+        """A dataset with its versions (the owner sees them all, others the ready ones):
+        terms, datasheet, figures, samples, files, and what the viewer may do."""
+        user = _viewer(request)
+        dataset = marketplace_selectors.dataset_get_visible(user=user, public_id=dataset_id)
+        versions = marketplace_selectors.dataset_versions_visible(user=user, dataset=dataset)
+        for version in versions:
+            version.dataset = dataset
+        owner = user is not None and dataset.owner_id == user.pk
+        context = {
+            "owner": owner,
+            "bought": marketplace_selectors.versions_bought(user=user, versions=versions),
+        }
+        data = {
+            "public_id": dataset.public_id,
+            "title": dataset.title,
+            "summary": dataset.summary,
+            "task_type": dataset.task_type,
+            "is_listed": dataset.is_listed,
+            "is_owner": owner,
+            "created_at": dataset.created_at,
+            "versions": versions,
+        }
+        return Response(DatasetDetailSerializer(data, context=context).data)
+
+
+class DatasetVersionView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=DatasetVersionSerializer)
+    def get(self, request: Request, dataset_id: str, number: int) -> Response:
+        """One version: terms, datasheet, figures, samples, files (sizes and sha256)."""
+        user = _viewer(request)
+        dataset, version = _version_of(request, dataset_id, number)
+        context = {
+            "owner": user is not None and dataset.owner_id == user.pk,
+            "bought": marketplace_selectors.versions_bought(user=user, versions=[version]),
+        }
+        return Response(DatasetVersionSerializer(version, context=context).data)
+
+
+class PurchaseCreateView(APIView):
+    error_statuses = (409, 503)  # not for sale, owned, funds; a deposit is looked up on chain
+    throttle_classes = [ScopedThrottle]
+    throttle_scope = "deposit"
+
+    @extend_schema(
+        request=PurchaseCreateSerializer,
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+        responses={
+            200: OpenApiResponse(PurchaseSerializer, description=_("A replay (same key).")),
+            201: PurchaseSerializer,
+            202: PurchaseSerializer,
+            422: OpenApiResponse(
+                description=_("`idempotency_key_reused`: the key was used for another purchase.")
+            ),
+        },
+        description=_(
+            "Buy this version: price + fee from your balance (`method` balance), or from a "
+            "NEAR transfer to the platform account (`method` deposit, `tx_hash`). 201 once "
+            "paid; 202 while the deposit is not final (the purchase completes by itself "
+            "once it is: poll GET /api/purchases/{id}/). A deposit short of the total "
+            "fails the purchase and goes to your balance. With an `Idempotency-Key`, a "
+            "repeat answers the same purchase (200, `Idempotent-Replayed: true`), charged "
+            "once. Codes: dataset_not_for_sale, dataset_own_purchase, "
+            "dataset_already_owned, insufficient_funds, purchase_method_invalid, deposit_*."
+        ),
+    )
+    def post(self, request: Request, dataset_id: str, number: int) -> Response:
+        user = request_user(request)
+        idempotency_key = idempotency_key_from_request(request)
+        serializer = PurchaseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        _dataset, version = _version_of(request, dataset_id, number)
+        purchase, created = purchase_create(
+            user=user,
+            version=version,
+            method=serializer.validated_data["method"],
+            tx_hash=serializer.validated_data.get("tx_hash"),
+            sender_account_id=serializer.validated_data.get("sender_account_id"),
+            idempotency_key=idempotency_key,
+        )
+        purchase = marketplace_selectors.purchase_get_of_buyer(
+            user=user, public_id=purchase.public_id
+        )
+        if purchase.status == Purchase.Status.FAILED:
+            # The deposit was credited (to the buyer's balance): the purchase stays, failed.
+            error = (
+                InsufficientFundsError
+                if purchase.failure_code == InsufficientFundsError.code
+                else DepositError
+            )
+            raise error(
+                purchase.failure_reason or gettext("The purchase failed."),
+                code=purchase.failure_code or None,
+                extra={"purchase": str(purchase.public_id)},
+            )
+        code: int
+        if not created:
+            code = status.HTTP_200_OK
+        elif purchase.status == Purchase.Status.COMPLETED:
+            code = status.HTTP_201_CREATED
+        else:
+            code = status.HTTP_202_ACCEPTED
+        return mark_replayed(
+            Response(PurchaseSerializer(purchase).data, status=code), created=created
+        )
+
+
+class PurchaseListView(ListAPIView):
+    """Your purchases, newest first."""
+
+    error_statuses = (404,)  # a page past the end
+    serializer_class = PurchaseSerializer
+    pagination_class = CataloguePagination
+
+    def get_queryset(self) -> QuerySet[Purchase]:
+        return marketplace_selectors.purchases_of_buyer(user=request_user(self.request))
+
+
+class PurchaseDetailView(APIView):
+    @extend_schema(responses=PurchaseSerializer)
+    def get(self, request: Request, purchase_id: str) -> Response:
+        """One of your purchases, as it is now (a deposit's completes it by itself)."""
+        purchase = marketplace_selectors.purchase_get_of_buyer(
+            user=request_user(request), public_id=purchase_id
+        )
+        return Response(PurchaseSerializer(purchase).data)
+
+
+def _download_checked(request: Request, dataset_id: str, number: int) -> DatasetVersion:
+    """The version, if the caller may download it: 404 if they may not even see it, 403
+    `dataset_not_purchased` if they neither own the dataset nor bought this version."""
+    _dataset, version = _version_of(request, dataset_id, number)
+    if not marketplace_selectors.may_download(user=request_user(request), version=version):
+        raise DatasetNotPurchasedError(gettext("Buy this version of the dataset to download it."))
+    return version
+
+
+def _file_name(version: DatasetVersion, suffix: str) -> str:
+    slug = slugify(version.dataset.title)[:60] or "dataset"
+    return f"{slug}-v{version.number}.{suffix}"
+
+
+class DatasetFileDownloadView(APIView):
+    @extend_schema(
+        responses={
+            (200, content_type): OpenApiTypes.BINARY for content_type in CONTENT_TYPES.values()
+        },
+        description=_(
+            "A file of the snapshot (jsonl, csv or parquet), for the dataset's owner and "
+            "buyers of this version only (others: 403 `dataset_not_purchased`). "
+            "`X-Content-SHA256` is the file's sha256, as the signed manifest pins it."
+        ),
+    )
+    def get(self, request: Request, dataset_id: str, number: int, file_format: str) -> Any:
+        version = _download_checked(request, dataset_id, number)
+        dataset_file = next((f for f in version.files.all() if f.format == file_format), None)
+        if dataset_file is None:
+            raise DatasetFileNotFoundError(gettext("This version has no file in that format."))
+        try:
+            handle = store_open(dataset_file.file_name)
+        except (FileNotFoundError, ValueError) as exc:
+            log.error(
+                "dataset file %s of version %s is missing", dataset_file.file_name, version.pk
+            )
+            raise DatasetFileNotFoundError(gettext("This file is not available.")) from exc
+        response = FileResponse(
+            handle,
+            content_type=CONTENT_TYPES.get(dataset_file.format, "application/octet-stream"),
+            as_attachment=True,
+            filename=_file_name(version, dataset_file.format),
+        )
+        response["Content-Length"] = str(dataset_file.size)
+        response["X-Content-SHA256"] = dataset_file.sha256
+        return response
+
+
+class DatasetManifestDownloadView(APIView):
+    @extend_schema(
+        responses={(200, "application/json"): OpenApiTypes.OBJECT},
+        description=_(
+            "The snapshot's signed manifest (check it with `manage.py dataset_verify` or "
+            "POST /api/datasets/verify), for the owner and buyers only."
+        ),
+    )
+    def get(self, request: Request, dataset_id: str, number: int) -> HttpResponse:
+        version = _download_checked(request, dataset_id, number)
+        if not version.manifest:
+            raise DatasetFileNotFoundError(gettext("This version has no manifest."))
+        body = version.manifest.encode()
+        response = HttpResponse(body, content_type="application/json")
+        response["Content-Disposition"] = (
+            f'attachment; filename="{_file_name(version, "manifest.json")}"'
+        )
+        response["Content-Length"] = str(len(body))
+        response["X-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+        return response

@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from config.serializers import RequestSerializer
@@ -77,11 +78,26 @@ class PayoutSerializer(serializers.ModelSerializer[Payout]):
         return settings.NEAR_EXPLORER_TX_URL.rstrip("/") + "/" + payout.tx_hash
 
 
+class RoyaltyLineSerializer(serializers.Serializer[dict[str, Any]]):
+    amount = NearAmountField()
+    credited_at = serializers.DateTimeField()
+    dataset = serializers.CharField(help_text=_("What was sold: the dataset and its version."))
+
+
+class RoyaltiesSerializer(serializers.Serializer[dict[str, Any]]):
+    total = NearAmountField(help_text=_("Royalties credited, ever: apart from `earned`."))
+    count = serializers.IntegerField()
+    recent = RoyaltyLineSerializer(many=True, help_text=_("The latest ten, newest first."))
+
+
 class MeSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     near_account_id = serializers.CharField(allow_null=True)
     near_account_verified = serializers.BooleanField()
     balance = NearAmountField()
-    earned = NearAmountField()
+    earned = NearAmountField(help_text=_("Task pay: credited for accepted answers, ever."))
     in_flight = NearAmountField()
     paid = NearAmountField()
+    royalties = RoyaltiesSerializer(
+        help_text=_("A share of the sales of datasets holding your accepted answers.")
+    )

@@ -136,6 +136,7 @@ class NearSigninView(APIView):
 def me_data(*, user: Any) -> dict[str, Any]:
     """The caller's account and money, for /api/me/ (labeling adds their quality)."""
     summary = selectors.earnings_summary(user=user)
+    royalties = selectors.royalties_summary(user=user)
     near = selectors.near_account_of(user=user)
     return {
         "username": user.get_username(),
@@ -145,6 +146,14 @@ def me_data(*, user: Any) -> dict[str, Any]:
         "earned": summary.earned,
         "in_flight": summary.in_flight,
         "paid": summary.paid,
+        "royalties": {
+            "total": royalties.total,
+            "count": royalties.count,
+            "recent": [
+                {"amount": line.amount, "credited_at": line.credited_at, "dataset": line.source}
+                for line in royalties.recent
+            ],
+        },
     }
 
 

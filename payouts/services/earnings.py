@@ -27,6 +27,10 @@ from payouts.tasks import payout_auto_task
 
 log = logging.getLogger(__name__)
 
+# Journals that credit a user's balance and may take it past the automatic threshold:
+# task pay, a dataset's sale price (its seller) and its royalties (its contributors).
+CREDITING_KINDS = (Journal.Kind.EARNING, Journal.Kind.DATASET_SALE, Journal.Kind.ROYALTY)
+
 
 def earning_credit(
     *, reference: str, user_id: int, escrow_reference: str, reward: int, fee: int
@@ -115,7 +119,8 @@ def payout_auto(*, user_id: int) -> Payout | None:
 def payouts_auto_sweep(*, older_than_seconds: int = 30, within_seconds: int = 86400) -> int:
     """Periodic: run `payout_auto` where its task may have been lost (broker down).
 
-    Looks at every user with a proven NEAR account and an earning credited between
+    Looks at every user with a proven NEAR account and an earning (task pay, a sale,
+    a royalty: CREDITING_KINDS) credited between
     `within_seconds` and `older_than_seconds` ago, after their last payout was
     requested: exactly the users whose `payout_auto_task` may not have run yet. Returns
     how many payouts it requested. Safe beside the tasks and itself: `payout_auto`
@@ -134,7 +139,8 @@ def payouts_auto_sweep(*, older_than_seconds: int = 30, within_seconds: int = 86
     )
     user_ids = (
         JournalLine.objects.filter(
-            journal__kind=Journal.Kind.EARNING,
+            journal__kind__in=CREDITING_KINDS,
+            amount__gt=0,  # credited, not the buyer's side of a sale
             journal__created_at__lte=now - timedelta(seconds=older_than_seconds),
             journal__created_at__gt=now - timedelta(seconds=within_seconds),
             account__kind=LedgerAccount.Kind.EARNINGS,

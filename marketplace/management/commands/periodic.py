@@ -13,6 +13,7 @@ from labeling.services.quality import items_resolve_stale
 from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
 from marketplace.services.datasets import dataset_versions_build_stale
+from marketplace.services.purchases import purchases_settle
 from payouts.services.auth import auth_challenges_purge
 from payouts.services.deposits import deposits_recheck
 from payouts.services.earnings import payouts_auto_sweep
@@ -24,9 +25,9 @@ log = logging.getLogger(__name__)
 class Command(BaseCommand):
     help = (
         "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
-        "quality models, recheck pending deposits, reconcile payouts, make automatic payouts "
-        "whose task was lost, purge expired sign-in challenges, build dataset versions "
-        "whose build was lost."
+        "quality models, recheck pending deposits, settle dataset purchases waiting for "
+        "theirs, reconcile payouts, make automatic payouts whose task was lost, purge "
+        "expired sign-in challenges, build dataset versions whose build was lost."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -40,6 +41,7 @@ class Command(BaseCommand):
                 items_resolve_stale,
                 projects_refit_sweep,
                 deposits_recheck,
+                purchases_settle,
                 payouts_reconcile,
                 payouts_auto_sweep,
                 auth_challenges_purge,
