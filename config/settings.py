@@ -247,6 +247,11 @@ CELERY_BEAT_SCHEDULE["projects-refit-sweep"] = {
     "task": "labeling.tasks.projects_refit_sweep_task",
     "schedule": 120.0,
 }
+CELERY_BEAT_SCHEDULE["dataset-versions-build-stale"] = {
+    # Dataset snapshots whose build task was lost (marketplace.services.datasets).
+    "task": "marketplace.tasks.dataset_versions_build_stale_task",
+    "schedule": 300.0,
+}
 CELERY_BEAT_SCHEDULE["purchases-settle"] = {
     # Dataset purchases waiting for their deposit to be final (after deposits-recheck's
     # rate: each round rechecks the deposits of the purchases it looks at).

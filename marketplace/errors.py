@@ -14,6 +14,12 @@ class ImportTooLargeError(ApplicationError):
     http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class DatasetPublishError(ApplicationError):
+    """A dataset's terms or datasheet refused (the field is in `extra`)."""
+
+    code = "dataset_publish_invalid"
+
+
 class ManifestInvalidError(ApplicationError):
     """A manifest document that cannot be read as one: `code` says why (manifest_not_json,
     manifest_text_invalid, manifest_too_deep, manifest_number_invalid,

@@ -3,6 +3,19 @@
 from django.db import OperationalError
 
 from config.celery import app
+from marketplace.services.datasets import dataset_version_build, dataset_versions_build_stale
+
+
+@app.task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def dataset_version_build_task(version_id: int) -> str:
+    return dataset_version_build(version_id=version_id).status
+
+
+@app.task(acks_late=True)
+def dataset_versions_build_stale_task() -> int:
+    """Periodic: versions whose build task was lost."""
+    return dataset_versions_build_stale()
+
 
 # The task's hard limit: a big export takes minutes, beyond CELERY_TASK_TIME_LIMIT.
 # marketplace.services.exports.jobs counts on it (EXPORT_TASK_TIME_LIMIT).

@@ -5,7 +5,7 @@ of these steps live here, beside their views."""
 from django.urls import path
 
 from labeling.views import requester
-from marketplace import views
+from marketplace import views, views_datasets
 
 urlpatterns = [
     path(
@@ -22,4 +22,14 @@ urlpatterns = [
     ),
     path("projects/<uuid:project_id>/publish/", views.project_publish, name="project-publish"),
     path("projects/<uuid:project_id>/exports/", views.project_exports, name="project-exports"),
+    path(
+        "projects/<uuid:project_id>/dataset/",
+        views_datasets.project_dataset,
+        name="project-dataset",
+    ),
+    path(
+        "projects/<uuid:project_id>/dataset/versions/",
+        views_datasets.project_dataset_versions,
+        name="project-dataset-versions",
+    ),
 ]

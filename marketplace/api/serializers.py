@@ -5,7 +5,7 @@ from rest_framework import serializers
 from config.serializers import RequestSerializer
 from marketplace.models import DatasetVersion, Licence
 from marketplace.selectors import CATALOGUE_ORDERINGS
-from payouts.api.fields import NearAccountIdField, NearAmountField
+from payouts.api.fields import NearAccountIdField, NearAmountField, PositiveNearAmountField
 
 
 @extend_schema_field(
@@ -40,6 +40,54 @@ class DepositSerializer(serializers.Serializer):
 
 class ImportResultSerializer(serializers.Serializer):
     created = serializers.IntegerField(help_text="How many items the import added.")
+
+
+class DatasetPublishSerializer(RequestSerializer):
+    """A new version of the project's dataset: its terms and its datasheet's words."""
+
+    title = serializers.CharField(max_length=200)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    licence = serializers.CharField(
+        max_length=60, help_text="An SPDX identifier from the listed licences."
+    )
+    price = PositiveNearAmountField(help_text="The price in NEAR; buyers pay the fee on top.")
+    royalty_bps = serializers.IntegerField(
+        min_value=0,
+        max_value=5000,
+        help_text="Share of the price paid to the contributors, in basis points (1/100 %).",
+    )
+    motivation = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    composition = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    collection_process = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class DatasetVersionStateSerializer(serializers.Serializer):
+    """A version as its owner follows its build."""
+
+    dataset = serializers.UUIDField(source="dataset.public_id")
+    id = serializers.UUIDField(source="public_id")
+    number = serializers.IntegerField()
+    status = serializers.CharField()
+    progress = serializers.SerializerMethodField()
+    licence = serializers.CharField()
+    price = NearAmountField()
+    fee = NearAmountField()
+    royalty_bps = serializers.IntegerField()
+    items_count = serializers.IntegerField()
+    answers_count = serializers.IntegerField()
+    contributors_count = serializers.IntegerField()
+    manifest_sha256 = serializers.CharField()
+    error_code = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    ready_at = serializers.DateTimeField(allow_null=True)
+
+    def get_progress(self, version) -> int:  # percent, 0..100
+        from marketplace.services.datasets import SNAPSHOT_FORMATS
+
+        if version.status == "ready":
+            return 100
+        total = version.items_count * len(SNAPSHOT_FORMATS)
+        return min(99, version.items_done * 100 // total) if total else 0
 
 
 class VerifyCheckSerializer(serializers.Serializer):

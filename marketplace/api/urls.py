@@ -35,6 +35,11 @@ urlpatterns = [
         views.ExportJobManifestView.as_view(),
         name="project-export-job-manifest",
     ),
+    path(
+        "projects/<uuid:project_id>/datasets",
+        views.DatasetPublishView.as_view(),
+        name="project-dataset-publish",
+    ),
 ]
 
 urlpatterns += [

@@ -36,7 +36,9 @@ from marketplace.api.serializers import (
     CatalogueEntrySerializer,
     CatalogueQuerySerializer,
     DatasetDetailSerializer,
+    DatasetPublishSerializer,
     DatasetVersionSerializer,
+    DatasetVersionStateSerializer,
     DepositCreateSerializer,
     DepositSerializer,
     ExportJobCreateSerializer,
@@ -59,6 +61,7 @@ from marketplace.errors import (
 )
 from marketplace.models import Dataset, DatasetVersion, ExportFormat, ExportJob, Licence, Purchase
 from marketplace.selectors import CATALOGUE_ORDERINGS
+from marketplace.services.datasets import dataset_publish
 from marketplace.services.exports import CONTENT_TYPES as EXPORT_CONTENT_TYPES
 from marketplace.services.exports import export_format_check, project_export_file
 from marketplace.services.exports.jobs import export_download_name, export_job_start
@@ -242,6 +245,30 @@ class ProjectExportView(APIView):
         if export.stats is not None:
             response["X-Content-SHA256"] = export.stats.sha256
         return response
+
+
+class DatasetPublishView(APIView):
+    error_statuses = (404, 409)
+
+    @extend_schema(
+        request=DatasetPublishSerializer,
+        responses={202: DatasetVersionStateSerializer},
+        description=_(
+            "Publish the completed project's data as the next version of its dataset: an "
+            "immutable snapshot with the given terms. Answers 202 with the version while "
+            "its files and signed manifest are written; it is on sale once `ready`."
+        ),
+    )
+    def post(self, request: Request, project_id: str) -> Response:
+        user = request_user(request)
+        project = selectors.project_get_owned(user=user, public_id=project_id)
+        serializer = DatasetPublishSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = dataset_publish(user=user, project=project, **serializer.validated_data)
+        version.refresh_from_db()  # the build may have run already (eager Celery)
+        return Response(
+            DatasetVersionStateSerializer(version).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class DatasetVerifyView(APIView):

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from labeling.services.quality import items_resolve_stale
 from labeling.services.quality.refit import projects_refit_sweep
 from labeling.services.queue import assignments_expire
+from marketplace.services.datasets import dataset_versions_build_stale
 from marketplace.services.exports.jobs import export_jobs_sweep
 from marketplace.services.purchases import purchases_settle
 from payouts.services.auth import auth_challenges_purge
@@ -27,7 +28,8 @@ class Command(BaseCommand):
         "Run the periodic jobs: expire reservations, resolve stale items, refit projects' "
         "quality models, recheck pending deposits, settle dataset purchases waiting for "
         "theirs, reconcile payouts, make automatic payouts whose task was lost, purge "
-        "expired sign-in challenges, send background exports whose task was lost."
+        "expired sign-in challenges, send background exports whose task was lost, build "
+        "dataset versions whose build was lost."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -46,6 +48,7 @@ class Command(BaseCommand):
                 payouts_auto_sweep,
                 auth_challenges_purge,
                 export_jobs_sweep,
+                dataset_versions_build_stale,
             ):
                 try:
                     job()

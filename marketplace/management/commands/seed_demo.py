@@ -9,10 +9,18 @@ import secrets
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from labeling.models import Project
-from marketplace.demo import contributor_make, project_funded_create, user_make
+from marketplace.demo import (
+    contributor_make,
+    contributors_label,
+    project_funded_create,
+    user_make,
+)
+from marketplace.models import Dataset
+from marketplace.services.datasets import dataset_publish
 from payouts.models import NearAccount
 from payouts.money import near_to_yocto
 from payouts.services.chain import localnet_platform_bootstrap
@@ -56,6 +64,10 @@ class Command(BaseCommand):
             else:
                 contributor_make(name, password)
             contributors.append(name)
+        if not Dataset.objects.filter(owner__username="demo-seller").exists():
+            self._dataset_seed(password, contributors)
+        else:
+            user_make("demo-seller", password)
         url = options["url"].rstrip("/")
         rule = "=" * 72
         lines = [
@@ -75,6 +87,7 @@ class Command(BaseCommand):
             "",
             "Demo logins, username / password (passwords change at every start):",
             f"  requester    demo-requester / {password}",
+            f"  seller       demo-seller / {password}   (a dataset on sale at {url}/datasets/)",
             f"  admin        demo-admin / {password}",
             *(f"  contributor  {name} / {password}" for name in contributors),
             "",
@@ -84,3 +97,37 @@ class Command(BaseCommand):
             rule,
         ]
         self.stdout.write("\n".join(lines))
+
+    def _dataset_seed(self, password: str, contributors: list[str]) -> None:
+        """A second requester whose project the demo contributors label to the end, sold
+        as a dataset: the catalogue has something to buy, with royalties to pay."""
+        seller = user_make("demo-seller", password)
+        funded = project_funded_create(
+            requester=seller,
+            title="Product reviews, labelled",
+            reward_near="0.02",
+            answers_per_item=3,
+        )
+        users = list(get_user_model().objects.filter(username__in=contributors))
+        contributors_label(
+            project_id=funded.project_id,
+            contributors=users,
+            accuracy={user.get_username(): 0.9 for user in users},
+        )
+        project = Project.objects.get(public_id=funded.project_id)
+        if project.status != Project.Status.COMPLETED:
+            log.warning("demo dataset project %s did not complete", project.public_id)
+            return
+        version = dataset_publish(
+            user=seller,
+            project=project,
+            title="Product reviews: sentiment, three labels",
+            summary="Short product reviews labelled positive, negative or neutral by three "
+            "contributors each, with every answer's score and payout.",
+            licence="CC-BY-4.0",
+            price=near_to_yocto("1"),
+            royalty_bps=2000,
+            motivation="A small, fully traced sentiment set for testing classifiers.",
+            composition="Twelve English product reviews, one sentence or two each.",
+        )
+        log.info("demo dataset version %s published", version.public_id)
