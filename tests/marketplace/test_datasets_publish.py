@@ -17,7 +17,7 @@ from marketplace.services.datasets import (
 from marketplace.storage import file_sha256, store_open
 from payouts.money import near_to_yocto
 from tests.conftest import api_client_for
-from tests.factories import UserFactory
+from tests.factories import UserFactory, project_with_items
 from tests.labeling.dashboard_data import dashboard_project
 
 pytestmark = pytest.mark.django_db
@@ -134,15 +134,14 @@ def test_bad_terms_are_refused_and_nothing_is_written(completed, change, code):
     assert not RoyaltyShare.objects.exists()
 
 
-def test_only_the_owner_publishes_and_only_a_completed_project():
-    project = dashboard_project(reject_threshold=0.2)
+def test_only_the_owner_publishes_and_only_a_completed_project(completed):
     from config.errors import ApplicationError
 
+    active = project_with_items(items=2)
     with pytest.raises(ApplicationError) as caught:
-        dataset_publish(user=project.owner, project=project, **TERMS)
+        dataset_publish(user=active.owner, project=active, **TERMS)
     assert caught.value.code == "project_state_invalid"
-    project_close(project=project)
-    project.refresh_from_db()
+    project = completed
     with pytest.raises(ApplicationError) as caught:
         dataset_publish(user=UserFactory(), project=project, **TERMS)
     assert caught.value.code == "project_not_found"
