@@ -14,6 +14,10 @@ class ImportTooLargeError(ApplicationError):
     http_status = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
 
 
+class ExportFormatUnknownError(ApplicationError):
+    code = "export_format_unknown"
+
+
 class DatasetPublishError(ApplicationError):
     """A dataset's terms or datasheet refused (the field is in `extra`)."""
 
