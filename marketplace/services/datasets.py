@@ -370,10 +370,10 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
         version = DatasetVersion.objects.select_for_update().get(pk=version.pk)
         if version.status != DatasetVersion.Status.BUILDING:
             return version
-        for fmt, stored, _ in files:
+        for file_format, stored, _ in files:
             DatasetFile.objects.create(
                 version=version,
-                format=fmt,
+                format=file_format,
                 file_name=stored.file_name,
                 sha256=stored.sha256,
                 size=stored.size,
