@@ -91,7 +91,7 @@ test: lint
 screenshots: install
 	DATABASE_URL=$(TEST_DATABASE_URL) TEST_REDIS_URL=$(TEST_REDIS_URL) \
 		NEARLABEL_SCREENSHOTS=$(CURDIR)/docs/screenshots \
-		$(PY) -m pytest tests/browser/test_journeys_browser.py -q
+		$(PY) -m pytest tests/browser/test_journeys_browser.py tests/browser/test_datasets_browser.py -q
 
 bench: install
 	$(PY) benchmarks/queue.py

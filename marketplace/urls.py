@@ -32,4 +32,17 @@ urlpatterns = [
         views_datasets.project_dataset_versions,
         name="project-dataset-versions",
     ),
+    path("datasets/", views_datasets.dataset_catalogue, name="dataset-catalogue"),
+    path("datasets/purchases/", views_datasets.my_datasets, name="my-datasets"),
+    path(
+        "datasets/purchases/<uuid:purchase_id>/check/",
+        views_datasets.purchase_check,
+        name="purchase-check",
+    ),
+    path("datasets/<uuid:dataset_id>/", views_datasets.dataset_detail, name="dataset-detail"),
+    path(
+        "datasets/<uuid:dataset_id>/versions/<int:number>/buy/",
+        views_datasets.dataset_buy,
+        name="dataset-buy",
+    ),
 ]

@@ -44,6 +44,8 @@ def _weight(client, path: str) -> tuple[int, list[str]]:
         ("/me/", True),
         ("/projects/", True),
         ("/projects/new/", True),
+        ("/datasets/", False),
+        ("/datasets/purchases/", True),
     ],
 )
 def test_a_page_weighs_less_than_its_budget(client, path, signed_in) -> None:
@@ -67,3 +69,14 @@ def test_the_project_page_with_its_charts_weighs_less_than_its_budget(client) ->
     total, assets = _weight(client, f"/projects/{project.public_id}/")
     assert any("chart" in asset for asset in assets), assets
     assert total < BUDGET_WITH_CHARTS, total
+
+
+def test_the_dataset_page_with_its_buy_panel_weighs_less_than_its_budget(client) -> None:
+    from tests.factories import dataset_version_ready
+
+    version = dataset_version_ready()
+    client.force_login(UserFactory())
+    total, assets = _weight(client, f"/datasets/{version.dataset.public_id}/")
+    assert any("near-wallet" in asset for asset in assets), assets
+    assert total < BUDGET, total
+    assert not any("near-selector" in asset for asset in assets), assets
