@@ -201,6 +201,30 @@ def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
+@pytest.fixture(scope="session")
+def _platform_key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("platform-key")
+    key_save(key_generate(account_id=PLATFORM_ACCOUNT), directory / "platform.json")
+    return directory / "platform.json"
+
+
+@pytest.fixture(autouse=True)
+def _platform_key_file(_platform_key_path: Path) -> Iterator[Path]:
+    """Exports and dataset builds sign their manifests with the platform's key: every
+    test has one (a key file of the session, on no chain); the `chain` fixture puts its
+    own platform key in place instead, registered on its chain."""
+    from payouts.services import chain as chain_services
+
+    chain_services._key_from_file.cache_clear()
+    with override_settings(
+        NEAR_ACCOUNT_ID=PLATFORM_ACCOUNT,
+        NEAR_PRIVATE_KEY_FILE=str(_platform_key_path),
+        NEAR_KEYS_DIR=str(_platform_key_path.parent / "keys"),
+    ):
+        yield _platform_key_path
+    chain_services._key_from_file.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _throttle_state_cleared() -> Iterator[None]:
     """Rate-limit counters live in the shared cache: every test starts and ends with none."""
