@@ -508,8 +508,9 @@ IMPORT_MAX_JSON_BYTES = int(os.environ.get("IMPORT_MAX_JSON_BYTES", str(16 * 102
 # An uploaded import file (.json, .jsonl, .csv).
 IMPORT_MAX_FILE_BYTES = int(os.environ.get("IMPORT_MAX_FILE_BYTES", str(64 * 1024 * 1024)))
 # POST /api/datasets/verify: the manifest and the files to check against it, in all.
-# Anyone may post there (throttled per IP); uploads past 2.5 MiB are spooled to disk.
-DATASET_VERIFY_MAX_BYTES = int(os.environ.get("DATASET_VERIFY_MAX_BYTES", str(256 * 1024 * 1024)))
+# Anyone may post there (throttled per IP); uploads past 2.5 MiB are spooled to disk. Big
+# datasets are checked with `manage.py dataset_verify`, which reads them from disk.
+DATASET_VERIFY_MAX_BYTES = int(os.environ.get("DATASET_VERIFY_MAX_BYTES", str(64 * 1024 * 1024)))
 # Files in one verification request.
 DATASET_VERIFY_MAX_FILES = 10
 

@@ -129,5 +129,8 @@ class Command(BaseCommand):
             royalty_bps=2000,
             motivation="A small, fully traced sentiment set for testing classifiers.",
             composition="Twelve English product reviews, one sentence or two each.",
+            collection_process="Labelled on Nearlabel's local demo chain by three paid "
+            "contributors per review; each answer scored against the others (Dawid-Skene) "
+            "and accepted or rejected on its score.",
         )
         log.info("demo dataset version %s published", version.public_id)
