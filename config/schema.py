@@ -66,6 +66,7 @@ ERROR_CODES: dict[int, tuple[str, ...]] = {
         "manifest_too_deep",
         "manifest_number_invalid",
         "manifest_schema_unknown",
+        "manifest_duplicate_key",
         "manifest_invalid",
         "verify_files_too_many",
         "dataset_publish_invalid",

@@ -23,7 +23,7 @@ class DatasetPublishError(ApplicationError):
 class ManifestInvalidError(ApplicationError):
     """A manifest document that cannot be read as one: `code` says why (manifest_not_json,
     manifest_text_invalid, manifest_too_deep, manifest_number_invalid,
-    manifest_schema_unknown, manifest_invalid, manifest_missing)."""
+    manifest_schema_unknown, manifest_duplicate_key, manifest_invalid, manifest_missing)."""
 
     code = "manifest_invalid"
 

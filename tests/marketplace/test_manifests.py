@@ -211,6 +211,18 @@ def test_one_byte_changed_in_the_manifest_fails(signed) -> None:
     assert _codes(report)["manifest_sha256"] == "manifest_hash_mismatch"
 
 
+def test_a_key_given_twice_is_refused_not_verified(signed) -> None:
+    # Python keeps the last of two keys, other parsers the first: with a forged key put
+    # before the real one, the signed digest still matched while a first-wins reader
+    # (or a person reading the file) saw the forgery.
+    text = signed["text"]
+    assert text.count('"manifest": {') == 1
+    forged = text.replace('"manifest": {', '"manifest": {"project": {"title": "Forged"}, ', 1)
+    with pytest.raises(ManifestInvalidError) as caught:
+        _verify(forged)
+    assert caught.value.code == "manifest_duplicate_key"
+
+
 def test_one_byte_changed_in_a_pinned_hash_fails(signed) -> None:
     sha = hashlib.sha256(signed["csv"].read_bytes()).hexdigest()
     flipped = sha[:-1] + ("0" if sha[-1] != "0" else "1")
@@ -352,6 +364,7 @@ def _document(**changes) -> bytes:
         (b'{"a": "\\ud800"}', "manifest_text_invalid"),
         (b"[" * 1000 + b"]" * 1000, "manifest_too_deep"),
         (b'{"a": 1e400}', "manifest_number_invalid"),
+        (b'{"a": 1, "a": 1}', "manifest_duplicate_key"),
         (b"[]", "manifest_invalid"),
         (b"{}", "manifest_schema_unknown"),
         (_document(schema="nearlabel-manifest/2"), "manifest_schema_unknown"),

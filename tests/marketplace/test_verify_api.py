@@ -148,3 +148,10 @@ def test_the_schema_documents_the_endpoint(db) -> None:
     report = schema["components"]["schemas"]["VerifyReport"]
     assert set(report["required"]) >= {"ok", "checks", "files_not_given"}
     assert json.dumps(operation).count("manifest_too_large") >= 1
+
+
+def test_an_account_id_sent_as_a_file_is_400_not_500(signed) -> None:  # noqa: F811
+    response = _post(
+        signed["text"].encode(), account_id=SimpleUploadedFile("account", b"nearlabel.localnet")
+    )
+    assert (response.status_code, _error(response)) == (400, "near_account_invalid")

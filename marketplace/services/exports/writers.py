@@ -4,7 +4,10 @@
   read (orjson.Fragment), timestamps ISO 8601 UTC (`...+00:00`).
 - CSV: one row per answer, the item's columns repeated; an item without answers is one
   row with empty answer columns. JSON-valued columns hold JSON text, SQL NULL is empty,
-  booleans `true`/`false`.
+  booleans `true`/`false`. Free-text cells (external_id, decision_reason) that a
+  spreadsheet would run as a formula (first character = + - @ tab or CR, and not a
+  plain number) get a leading `'` (OWASP "CSV injection"); JSONL and Parquet keep them
+  exact.
 - Parquet (pyarrow): one row per item, `answers` a list<struct>; JSON-valued columns
   are JSON text (string), timestamps timestamp[us, UTC]; a row group per
   PARQUET_ROW_GROUP items or so.
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Protocol
@@ -136,6 +140,22 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
+# What a spreadsheet opening a CSV takes for the start of a formula (OWASP "CSV
+# injection"); a plain number starting with + or - is only a number.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _text_cell(value: str | None) -> str:
+    """A free-text cell (someone's words), defused: one a spreadsheet would run as a
+    formula gets a leading `'`, which shows it as the text it is."""
+    if not value:
+        return ""
+    if value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 class CsvWriter:
     def __init__(self, out: Sink) -> None:
         self.out = out
@@ -153,7 +173,7 @@ class CsvWriter:
         for item, answers in grouped(chunk):
             head = (
                 item[1],
-                _cell(item[2]),
+                _text_cell(item[2]),
                 item[3],
                 item[4],
                 "true" if item[5] else "false",
@@ -173,7 +193,7 @@ class CsvWriter:
                         _when_text(a[4]),
                         _cell(a[5]),
                         a[6],
-                        _cell(a[7]),
+                        _text_cell(a[7]),
                         _when_text(a[8]),
                         _cell(a[9]),
                         _cell(a[10]),
