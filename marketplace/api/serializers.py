@@ -112,6 +112,11 @@ class VerifyReportSerializer(serializers.Serializer):
         child=serializers.CharField(),
         help_text="Files of the manifest that were not uploaded, hence not checked.",
     )
+    subject = serializers.JSONField(
+        help_text="What the manifest says it is about: `project` {id, title, task_type}, "
+        "`dataset` {id, title, version, licence} (null for a project export) and "
+        "`generated_at`. A valid manifest proves only what it names: check these."
+    )
 
 
 # --- Datasets, purchases ----------------------------------------------------------------

@@ -90,6 +90,9 @@ class VerifyReport:
     manifest_sha256: str = ""  # as computed from the document's manifest
     account_id: str = ""  # the account whose signature was checked
     files_not_given: list[str] = field(default_factory=list)
+    # What the manifest is about, as it says (ids and titles of the project and, for a
+    # dataset version, the dataset): a valid manifest of A proves nothing about B.
+    subject: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -107,6 +110,7 @@ class VerifyReport:
             "account_id": self.account_id,
             "checks": [asdict(check) for check in self.checks],
             "files_not_given": list(self.files_not_given),
+            "subject": dict(self.subject),
         }
 
 
@@ -282,6 +286,24 @@ def manifest_build(
         }
     canonical_json(manifest)  # fails here, not when signing, for anything not canonical
     return manifest
+
+
+def _subject(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The project (and dataset version) a manifest says it is about, for the report."""
+
+    def pick(part: Any, keys: tuple[str, ...]) -> dict[str, Any] | None:
+        if not isinstance(part, dict):
+            return None
+        return {key: part[key] for key in keys if isinstance(part.get(key), str | int)}
+
+    subject: dict[str, Any] = {
+        "project": pick(manifest.get("project"), ("id", "title", "task_type")),
+        "dataset": pick(manifest.get("dataset"), ("id", "title", "version", "licence")),
+        "generated_at": manifest.get("generated_at")
+        if isinstance(manifest.get("generated_at"), str)
+        else None,
+    }
+    return subject
 
 
 def manifest_document(manifest: dict[str, Any]) -> tuple[str, str]:
@@ -538,7 +560,9 @@ def manifest_verify(
     (nothing is checked). `client` None: the configured NEAR RPC. No database.
     """
     parsed = manifest_parse(document)
-    report = VerifyReport(account_id=parsed.signature["account_id"])
+    report = VerifyReport(
+        account_id=parsed.signature["account_id"], subject=_subject(parsed.manifest)
+    )
     computed = manifest_sha256(parsed.manifest)
     report.manifest_sha256 = computed
     stated = parsed.signature["manifest_sha256"]

@@ -184,6 +184,11 @@ def test_an_honest_manifest_and_its_files_verify(signed) -> None:
     }
     assert report.files_not_given == []
     assert report.manifest_sha256 == signed["digest"]
+    # What it is about, for the reader to compare with what they were sold.
+    manifest = json.loads(signed["text"])["manifest"]
+    assert report.subject["project"]["id"] == manifest["project"]["id"]
+    assert report.subject["project"]["title"] == manifest["project"]["title"]
+    assert report.subject["generated_at"] == manifest["generated_at"]
 
 
 def test_a_renamed_file_still_matches_and_missing_files_are_listed(signed) -> None:

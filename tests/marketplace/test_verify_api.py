@@ -43,6 +43,12 @@ def test_an_honest_download_verifies_without_signing_in(signed) -> None:  # noqa
         "file:data.csv": "ok",
     }
     assert body["files_not_given"] == []
+    project = json.loads(signed["text"])["manifest"]["project"]
+    assert body["subject"]["project"] == {
+        "id": project["id"],
+        "title": project["title"],
+        "task_type": project["task_type"],
+    }
 
 
 def test_the_manifest_alone_verifies_and_lists_the_files_not_given(signed) -> None:  # noqa: F811

@@ -83,6 +83,17 @@ class Command(BaseCommand):
                 ) from None
         self.stdout.write(f"manifest {manifest_path} (sha256 {report.manifest_sha256})")
         self.stdout.write(f"expected signer {account}, asked {rpc_url}")
+        project = report.subject.get("project") or {}
+        dataset = report.subject.get("dataset") or {}
+        if dataset:
+            self.stdout.write(
+                f"about dataset {dataset.get('id')} v{dataset.get('version')} "
+                f"({dataset.get('title')!r}, {dataset.get('licence')})"
+            )
+        self.stdout.write(
+            f"about project {project.get('id')} ({project.get('title')!r}), "
+            f"generated {report.subject.get('generated_at')}"
+        )
         for check in report.checks:
             mark = "ok  " if check.ok else "FAIL"
             self.stdout.write(f"{mark} {check.name}: {check.code} {check.detail}".rstrip())
