@@ -230,6 +230,32 @@ def test_payout_provenance_is_fifo_over_the_earnings(scene) -> None:
     assert paid("c1") == (None, None, "accepted")  # Carol has no payout
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_accepted_answer_without_its_link_is_found_by_its_journal(scene, fmt) -> None:
+    """The earning's line comes from the submission's link; one without it (credited
+    before the link existed and not backfilled) is found by its journal key: the same
+    file either way."""
+    linked = _export(scene["project"], fmt)[0]
+    a2 = scene["answers"]["a2"]
+    Submission.objects.filter(pk=a2.pk).update(earning_line=None)
+    assert _export(scene["project"], fmt)[0] == linked
+    Submission.objects.filter(assignment__project=scene["project"]).update(earning_line=None)
+    assert _export(scene["project"], fmt)[0] == linked
+
+
+def test_the_link_is_what_the_export_reads(scene) -> None:
+    """The payout is found from the submission's link, not its journal key: pointing a1
+    at a4's earning gives a1 a4's payout (nothing), a4 keeping its own."""
+    a1, a4 = scene["answers"]["a1"], scene["answers"]["a4"]
+    Submission.objects.filter(pk=a1.pk).update(
+        earning_line=Submission.objects.get(pk=a4.pk).earning_line
+    )
+    rows = _jsonl(_export(scene["project"], "jsonl")[0])
+    by_id = {a["id"]: a for r in rows for a in r["answers"]}
+    assert by_id[str(a1.public_id)]["payout_status"] is None
+    assert by_id[str(a4.public_id)]["payout_status"] is None
+
+
 def test_a_payout_that_ends_exactly_on_a_credit_pays_it_whole(scene) -> None:
     # Alice withdraws exactly the rest of a4: 4.5R consumed, a4 paid by this payout.
     payout(scene["answers"]["a4"].assignment.contributor, R // 2, Payout.Status.PENDING)

@@ -13,7 +13,7 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -111,11 +111,13 @@ def _fetched(
             answers_sql=answers_sql,
         )
         return
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="export")
+    pool = ThreadPoolExecutor(
+        max_workers=WORKERS, thread_name_prefix="export", initializer=_jit_off_in_thread
+    )
     pending: deque[tuple[list[Any], Future[list[Any]]]] = deque()
     try:
         last = 0
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, _jit_off(cursor):
             while True:
                 cursor.execute(items_sql, [project_id, last, through, size])
                 items = cursor.fetchall()
@@ -141,7 +143,7 @@ def _fetched_serial(
     *, project_id: int, through: int, size: int, items_sql: str, answers_sql: str
 ) -> Iterator[tuple[list[Any], list[Any]]]:
     last = 0
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _jit_off(cursor):
         while True:
             cursor.execute(items_sql, [project_id, last, through, size])
             items = cursor.fetchall()
@@ -150,6 +152,29 @@ def _fetched_serial(
             cursor.execute(answers_sql, [project_id, items[0][0], items[-1][0]])
             yield items, cursor.fetchall()
             last = items[-1][0]
+
+
+@contextmanager
+def _jit_off(cursor: Any) -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for the export's queries. The fallback subquery
+    of `_answers_sql` raises the planner's estimate of a chunk above jit_above_cost,
+    though it runs for next to no row: compiling would cost more than a chunk's run.
+    The connection's setting is put back after."""
+    if not _postgres():
+        yield
+        return
+    cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', false)")
+    before = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        cursor.execute("SELECT set_config('jit', %s, false)", [before])
+
+
+def _jit_off_in_thread() -> None:
+    """A worker thread's own connection (closed when the export ends): no JIT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
 
 
 def _rows_in_thread(sql: str, params: list[Any]) -> list[Any]:
@@ -284,11 +309,17 @@ _ANSWER_JSON = (
 
 
 def _answers_sql(columns: str | None) -> str:
-    """The answers of a range of items. The earning credited for an accepted answer:
-    journal `earning:submission:<uuid>` (labeling.services.quality.decide), its line on
-    the contributor's earnings account. On PostgreSQL the lookups are LATERAL with
-    LIMIT 1, so each is an index probe (the planner would otherwise hash a whole table
-    for every chunk)."""
+    """The answers of a range of items, each with its earning's ledger line (`el.id`)
+    when accepted: the submission's `earning_line`, set when it was credited
+    (labeling.services.quality.decide) and backfilled by labeling's migration 0007.
+
+    An accepted answer without the link (credited by code older than the link between
+    the backfill and a restart, or by a credit made outside `decide`) falls back to its
+    journal `earning:submission:<uuid>`, its line on the contributor's earnings
+    account: an index probe by a random string key, which the link spares every other
+    answer. On PostgreSQL the fallback is a scalar subquery COALESCE evaluates only
+    for such an answer, and the submission a LATERAL LIMIT 1 probe per assignment (the
+    planner would otherwise hash a whole table for every chunk)."""
     select = columns or _answer_columns()
     where = (
         " WHERE a.project_id = %s AND a.item_id BETWEEN %s AND %s AND a.status = 'submitted'"
@@ -300,25 +331,25 @@ def _answers_sql(columns: str | None) -> str:
             " CROSS JOIN LATERAL (SELECT * FROM labeling_submission s0"
             "  WHERE s0.assignment_id = a.id LIMIT 1) s"
             " LEFT JOIN payouts_nearaccount na ON na.user_id = a.contributor_id"
-            " LEFT JOIN LATERAL (SELECT l.id FROM payouts_journal j"
-            "  JOIN payouts_journalline l ON l.journal_id = j.id"
-            "  WHERE s.status = 'accepted'"
-            "  AND j.idempotency_key = 'earning:submission:' || s.public_id::text"
-            # The earning's lines: escrow -, earnings +, fees +: the positive line that
-            # is not the platform's fees (payouts.services.earnings.earning_credit).
-            "  AND l.amount > 0 AND l.account_id NOT IN (SELECT id FROM payouts_ledgeraccount"
-            "   WHERE key = 'platform:fees') LIMIT 1) el ON true" + where
+            " CROSS JOIN LATERAL (SELECT CASE WHEN s.status = 'accepted' THEN"
+            "  COALESCE(s.earning_line_id, (SELECT l.id FROM payouts_journal j"
+            "   JOIN payouts_journalline l ON l.journal_id = j.id"
+            "   JOIN payouts_ledgeraccount ea ON ea.id = l.account_id"
+            "   WHERE j.idempotency_key = 'earning:submission:' || s.public_id::text"
+            "   AND ea.key = 'earnings:' || a.contributor_id LIMIT 1)) END AS id) el" + where
         )
+    select = select.replace(
+        "el.id", "CASE WHEN s.status = 'accepted' THEN COALESCE(s.earning_line_id, l.id) END"
+    )
     return (
         f"SELECT {select} FROM labeling_assignment a"  # noqa: S608
         " JOIN labeling_submission s ON s.assignment_id = a.id"
         " LEFT JOIN payouts_nearaccount na ON na.user_id = a.contributor_id"
-        " LEFT JOIN payouts_journal j ON s.status = 'accepted'"
+        " LEFT JOIN payouts_journal j ON s.status = 'accepted' AND s.earning_line_id IS NULL"
         f"  AND j.idempotency_key = 'earning:submission:' || {_uuid_text('s.public_id')}"
         " LEFT JOIN payouts_ledgeraccount ea ON j.id IS NOT NULL"
         "  AND ea.key = 'earnings:' || a.contributor_id"
-        " LEFT JOIN payouts_journalline el ON el.journal_id = j.id AND el.account_id = ea.id"
-        + where
+        " LEFT JOIN payouts_journalline l ON l.journal_id = j.id AND l.account_id = ea.id" + where
     )
 
 
