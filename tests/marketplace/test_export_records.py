@@ -43,7 +43,8 @@ def _when(value: str | None) -> datetime | None:
 
 
 def _jsonl(body: bytes) -> list[dict]:
-    rows = [json.loads(line) for line in body.decode().splitlines()]
+    # JSON Lines end at "\n" only (str.splitlines would also split at U+2028).
+    rows = [json.loads(line) for line in body.split(b"\n") if line]
     for row in rows:
         for a in row["answers"]:
             a["submitted_at"] = _when(a["submitted_at"])
@@ -345,6 +346,37 @@ def test_the_database_builds_the_same_jsonl_as_the_writer(scene, monkeypatch) ->
     for chunk in records.chunks(project_id=scene["project"].pk, through=through):
         writer.chunk(chunk)
     assert _jsonl(out.getvalue()) == fast
+
+
+def test_text_the_database_writes_is_escaped_as_json(scene) -> None:
+    """The JSON the database spells out (quotes, backslashes, control characters,
+    non-ASCII, floats) reads back as what was stored, and as the writer
+    writes it."""
+    from marketplace.services.exports import writers
+
+    hostile = 'say "no" \\ back\nslash\t\u2028 \u00e9t\u00e9 \U0001f600 </script>'
+    items = scene["items"]
+    Item.objects.filter(pk=items[0].pk).update(
+        external_id=hostile, data={"t": hostile, "n": [1.5, 2]}, confidence=1e-300
+    )
+    b1 = scene["answers"]["b1"]
+    Submission.objects.filter(pk=b1.pk).update(
+        decision_reason=hostile, answer={"label": hostile}, score=0.1 + 0.2
+    )
+    rows = _jsonl(_export(scene["project"], "jsonl")[0])
+    assert rows[0]["external_id"] == hostile
+    assert rows[0]["data"] == {"t": hostile, "n": [1.5, 2]}
+    assert rows[0]["confidence"] == 1e-300
+    b1_row = next(a for a in rows[0]["answers"] if a["id"] == str(b1.public_id))
+    assert b1_row["decision_reason"] == hostile
+    assert b1_row["answer"] == {"label": hostile}
+    assert b1_row["score"] == 0.1 + 0.2
+    out = io.BytesIO()
+    writer = writers.JsonlWriter(out)
+    _, through = records.items_bounds(project_id=scene["project"].pk, through=None)
+    for chunk in records.chunks(project_id=scene["project"].pk, through=through):
+        writer.chunk(chunk)
+    assert _jsonl(out.getvalue()) == rows
 
 
 @pytest.mark.django_db(transaction=True)

@@ -280,11 +280,20 @@ def _items_sql() -> str:
     )
 
 
+# The JSON objects as json_build_object writes them (`{"key" : value, ...}`), spelled
+# out: json_build_object looks up how to encode each argument's type on every row,
+# which costs more than building the rest of the text. Enumerated columns (statuses)
+# need no escaping, JSON columns are their text, the rest goes through to_json.
 _ITEMS_JSON_SQL = (
-    "SELECT id, json_build_object('id', public_id, 'external_id', NULLIF(external_id, ''),"
-    " 'data', data, 'status', status, 'gold', is_gold,"
-    " 'gold_answer', CASE WHEN is_gold THEN gold_answer END,"
-    " 'final_answer', final_answer, 'confidence', confidence)::text"
+    'SELECT id, \'{"id" : "\' || public_id::text'
+    " || '\", \"external_id\" : ' || COALESCE(to_json(NULLIF(external_id, ''))::text, 'null')"
+    " || ', \"data\" : ' || data::text"
+    ' || \', "status" : "\' || status'
+    " || '\", \"gold\" : ' || CASE WHEN is_gold THEN 'true' ELSE 'false' END"
+    " || ', \"gold_answer\" : '"
+    " || COALESCE(CASE WHEN is_gold THEN gold_answer::text END, 'null')"
+    " || ', \"final_answer\" : ' || COALESCE(final_answer::text, 'null')"
+    " || ', \"confidence\" : ' || COALESCE(to_json(confidence)::text, 'null') || '}'"
     " FROM labeling_item WHERE project_id = %s AND id > %s AND id <= %s"
     " ORDER BY id LIMIT %s"
 )
@@ -300,11 +309,17 @@ def _answer_columns() -> str:
 
 _ANSWER_COLUMNS = None  # marker: _answer_columns() for the connection's database
 _ANSWER_JSON = (
-    "a.item_id, a.contributor_id, el.id, json_build_object('id', s.public_id,"
-    " 'answer', s.answer, 'contributor_near_account', na.account_id,"
-    " 'submitted_at', s.created_at, 'time_on_task_ms', s.time_on_task_ms,"
-    " 'decision', s.status, 'decision_reason', NULLIF(s.decision_reason, ''),"
-    " 'decided_at', s.decided_at, 'score', s.score, 'score_parts', s.score_parts)::text"
+    'a.item_id, a.contributor_id, el.id, \'{"id" : "\' || s.public_id::text'
+    ' || \'", "answer" : \' || s.answer::text'
+    " || ', \"contributor_near_account\" : ' || COALESCE(to_json(na.account_id)::text, 'null')"
+    " || ', \"submitted_at\" : ' || to_json(s.created_at)::text"
+    " || ', \"time_on_task_ms\" : ' || COALESCE(s.time_on_task_ms::text, 'null')"
+    ' || \', "decision" : "\' || s.status'
+    ' || \'", "decision_reason" : \''
+    " || COALESCE(to_json(NULLIF(s.decision_reason, ''))::text, 'null')"
+    " || ', \"decided_at\" : ' || COALESCE(to_json(s.decided_at)::text, 'null')"
+    " || ', \"score\" : ' || COALESCE(to_json(s.score)::text, 'null')"
+    " || ', \"score_parts\" : ' || COALESCE(s.score_parts::text, 'null') || '}'"
 )
 
 
