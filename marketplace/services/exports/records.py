@@ -221,9 +221,10 @@ def chunks(*, project_id: int, through: int, chunk: int | None = None) -> Iterat
 def jsonl_blocks(
     *, project_id: int, through: int, chunk: int | None = None
 ) -> Iterator[tuple[int, int, bytes]]:
-    """PostgreSQL: the JSONL of each chunk as (items, answers, bytes), the objects built
-    by the database (json_build_object) and only the payout added here: the fast path
-    of `export_write(format="jsonl")`. The same records as `chunks` and JsonlWriter."""
+    """PostgreSQL: the JSONL of each chunk as (items, answers, bytes), the objects
+    spelled out by the database (_ITEMS_JSON_SQL, _ANSWER_JSON), only the payouts added
+    and the objects closed here: the fast path of `export_write(format="jsonl")`. The
+    same records as `chunks` and JsonlWriter."""
     locator = payout_locator(project_id=project_id)
     fetched = partial(
         _fetched,
@@ -241,8 +242,7 @@ def jsonl_blocks(
         append = parts.append
         i, n = 0, len(rows)
         for pk, text in items:
-            append(text[:-1])
-            append(', "answers" : [')
+            append(text)
             first = True
             while i < n and rows[i][0] == pk:
                 _, contributor, line, answer = rows[i]
@@ -250,7 +250,7 @@ def jsonl_blocks(
                 if not first:
                     append(", ")
                 first = False
-                append(answer[:-1])
+                append(answer)
                 if line is None:
                     append(unpaid)
                 else:
@@ -283,7 +283,9 @@ def _items_sql() -> str:
 # The JSON objects as json_build_object writes them (`{"key" : value, ...}`), spelled
 # out: json_build_object looks up how to encode each argument's type on every row,
 # which costs more than building the rest of the text. Enumerated columns (statuses)
-# need no escaping, JSON columns are their text, the rest goes through to_json.
+# need no escaping, JSON columns are their text, the rest goes through to_json. Each
+# object is left open: jsonl_blocks appends the answers to an item, the payout to an
+# answer, and closes it.
 _ITEMS_JSON_SQL = (
     'SELECT id, \'{"id" : "\' || public_id::text'
     " || '\", \"external_id\" : ' || COALESCE(to_json(NULLIF(external_id, ''))::text, 'null')"
@@ -293,7 +295,8 @@ _ITEMS_JSON_SQL = (
     " || ', \"gold_answer\" : '"
     " || COALESCE(CASE WHEN is_gold THEN gold_answer::text END, 'null')"
     " || ', \"final_answer\" : ' || COALESCE(final_answer::text, 'null')"
-    " || ', \"confidence\" : ' || COALESCE(to_json(confidence)::text, 'null') || '}'"
+    " || ', \"confidence\" : ' || COALESCE(to_json(confidence)::text, 'null')"
+    " || ', \"answers\" : ['"
     " FROM labeling_item WHERE project_id = %s AND id > %s AND id <= %s"
     " ORDER BY id LIMIT %s"
 )
@@ -319,7 +322,7 @@ _ANSWER_JSON = (
     " || COALESCE(to_json(NULLIF(s.decision_reason, ''))::text, 'null')"
     " || ', \"decided_at\" : ' || COALESCE(to_json(s.decided_at)::text, 'null')"
     " || ', \"score\" : ' || COALESCE(to_json(s.score)::text, 'null')"
-    " || ', \"score_parts\" : ' || COALESCE(s.score_parts::text, 'null') || '}'"
+    " || ', \"score_parts\" : ' || COALESCE(s.score_parts::text, 'null')"
 )
 
 
