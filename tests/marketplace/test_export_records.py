@@ -379,6 +379,26 @@ def test_text_the_database_writes_is_escaped_as_json(scene) -> None:
     assert _jsonl(out.getvalue()) == rows
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_timestamps_are_utc_whatever_the_sessions_time_zone(scene, fmt) -> None:
+    """PostgreSQL's timestamps are read from its text by datetime.fromisoformat; in a
+    session set to another zone they still come out as the same instants in UTC."""
+    expected = _export(scene["project"], fmt)[0]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+        try:
+            assert _export(scene["project"], fmt)[0] == expected
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+    rows = _csv(expected) if fmt == "csv" else _parquet(expected)
+    a1 = Submission.objects.get(pk=scene["answers"]["a1"].pk)
+    got = next(a for r in rows for a in r["answers"] if a["id"] == str(a1.public_id))
+    assert got["submitted_at"] == a1.created_at
+    assert got["submitted_at"].utcoffset().total_seconds() == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_answers_read_ahead_by_threads_are_the_same_records(monkeypatch) -> None:
     """PostgreSQL outside a transaction: worker threads read answers ahead, each with
