@@ -36,7 +36,7 @@ def earning_credit(
     Once per `reference` (e.g. a submission's id): a repeat returns False and moves
     nothing. InsufficientFundsError if the escrow cannot cover it; nothing is written.
     """
-    _, created = earning_credit_line(
+    _, created = _earning_post(
         reference=reference,
         user_id=user_id,
         escrow_reference=escrow_reference,
@@ -49,10 +49,28 @@ def earning_credit(
 def earning_credit_line(
     *, reference: str, user_id: int, escrow_reference: str, reward: int, fee: int
 ) -> tuple[int, bool]:
-    """`earning_credit`, answering (id of the earning's JournalLine on the user's
-    earnings account, created). A repeat answers the line of the first credit, so a
-    caller can keep a link to the ledger line that paid it (labeling.Submission
-    earning_line, which exports read to find the payout of an answer)."""
+    """`earning_credit`, answering (id of the earning's JournalLine on the earnings
+    account it credited, created). A repeat answers the line of the first credit, so a
+    caller can keep a link to the ledger line of its earning (labeling's
+    Submission.earning_line, from which exports find the payout that paid an answer)."""
+    journal, created = _earning_post(
+        reference=reference,
+        user_id=user_id,
+        escrow_reference=escrow_reference,
+        reward=reward,
+        fee=fee,
+    )
+    line_id = (
+        JournalLine.objects.filter(journal=journal, account__kind=LedgerAccount.Kind.EARNINGS)
+        .values_list("pk", flat=True)
+        .get()
+    )
+    return line_id, created
+
+
+def _earning_post(
+    *, reference: str, user_id: int, escrow_reference: str, reward: int, fee: int
+) -> tuple[Journal, bool]:
     if reward <= 0 or fee < 0:
         raise ValueError("an earning is a positive reward and a non-negative fee")
     escrow = escrow_account(reference=escrow_reference)
@@ -65,14 +83,9 @@ def earning_credit_line(
             lines=[(escrow, -(reward + fee)), (earnings, reward), (fees, fee)],
             memo=f"accepted {reference}",
         )
-        line_id = (
-            JournalLine.objects.filter(journal=journal, account=earnings)
-            .values_list("pk", flat=True)
-            .get()
-        )
     if created and settings.AUTO_PAYOUT_NEAR:
         enqueue_on_commit(payout_auto_task, user_id)
-    return line_id, created
+    return journal, created
 
 
 def escrow_release(*, escrow_reference: str, user_id: int) -> int:

@@ -93,6 +93,8 @@ def test_a_repeated_credit_answers_the_first_credits_line() -> None:
     assert created
     assert earning_credit_line(**credit) == (line, False)
     assert earning_credit(**credit) is False
+    # A repeat naming another user still answers the first credit's line.
+    assert earning_credit_line(**{**credit, "user_id": UserFactory().pk}) == (line, False)
     journal = Journal.objects.get(idempotency_key="earning:test:repeat")
     assert JournalLine.objects.get(pk=line).journal == journal
     assert JournalLine.objects.filter(journal=journal).count() == 3
