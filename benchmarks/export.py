@@ -10,8 +10,9 @@ What it does (prints figures, asserts nothing):
    or --database-url) and seeds it in PostgreSQL itself (INSERT ... SELECT over
    generate_series): one completed project of --items items, 3 answers each from
    --contributors contributors with NEAR accounts, scores and score parts, 80 % of the
-   answers accepted with their earning journals, 10 % rejected, 10 % in review; and per
-   contributor four payouts: 40 % of their earnings confirmed, then 10 % failed (and
+   answers accepted with their earning journals (and each answer's link to its earning
+   line, Submission.earning_line, as labeling's decide sets it), 10 % rejected, 10 % in
+   review; and per contributor four payouts: 40 % of their earnings confirmed, then 10 % failed (and
    refunded), then 30 % confirmed, then 10 % submitted, so the FIFO payout provenance
    has partial withdrawals, a failed payout and unpaid answers to work through.
 2. Exports the project in each format to a file, each in a fresh process (so the
@@ -191,6 +192,18 @@ def seed(*, items: int, contributors: int) -> int:
             },
         )
         log(f"earning lines: {time.perf_counter() - start:.1f} s")
+        # Each accepted answer's link to its earning line, as decide.py sets it.
+        cursor.execute(
+            "UPDATE labeling_submission s SET earning_line_id = l.id"
+            " FROM labeling_assignment a, payouts_journal j, payouts_ledgeraccount ea,"
+            "  payouts_journalline l"
+            " WHERE a.id = s.assignment_id AND a.project_id = %(p)s AND s.status = 'accepted'"
+            "  AND j.idempotency_key = 'earning:submission:' || s.public_id::text"
+            "  AND ea.key = 'earnings:' || a.contributor_id"
+            "  AND l.journal_id = j.id AND l.account_id = ea.id",
+            p,
+        )
+        log(f"earning links: {time.perf_counter() - start:.1f} s")
         cursor.execute(
             "SELECT a.contributor_id, COUNT(*) FROM labeling_submission s"
             " JOIN labeling_assignment a ON a.id = s.assignment_id"

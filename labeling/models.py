@@ -217,6 +217,18 @@ class Submission(models.Model):
     decision_reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # An accepted answer's earning: its ledger line on the contributor's earnings
+    # account (payouts.services.earnings.earning_credit_line), set in the transaction
+    # that credits it; null for any other decision. Exports find the payout that paid
+    # the answer from it (marketplace.services.exports.provenance).
+    earning_line = models.ForeignKey(
+        "payouts.JournalLine",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=True,
+    )
 
     class Meta:
         indexes = [

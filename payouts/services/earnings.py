@@ -40,13 +40,48 @@ def earning_credit(
     Once per `reference` (e.g. a submission's id): a repeat returns False and moves
     nothing. InsufficientFundsError if the escrow cannot cover it; nothing is written.
     """
+    _, created = _earning_post(
+        reference=reference,
+        user_id=user_id,
+        escrow_reference=escrow_reference,
+        reward=reward,
+        fee=fee,
+    )
+    return created
+
+
+def earning_credit_line(
+    *, reference: str, user_id: int, escrow_reference: str, reward: int, fee: int
+) -> tuple[int, bool]:
+    """`earning_credit`, answering (id of the earning's JournalLine on the earnings
+    account it credited, created). A repeat answers the line of the first credit, so a
+    caller can keep a link to the ledger line of its earning (labeling's
+    Submission.earning_line, from which exports find the payout that paid an answer)."""
+    journal, created = _earning_post(
+        reference=reference,
+        user_id=user_id,
+        escrow_reference=escrow_reference,
+        reward=reward,
+        fee=fee,
+    )
+    line_id = (
+        JournalLine.objects.filter(journal=journal, account__kind=LedgerAccount.Kind.EARNINGS)
+        .values_list("pk", flat=True)
+        .get()
+    )
+    return line_id, created
+
+
+def _earning_post(
+    *, reference: str, user_id: int, escrow_reference: str, reward: int, fee: int
+) -> tuple[Journal, bool]:
     if reward <= 0 or fee < 0:
         raise ValueError("an earning is a positive reward and a non-negative fee")
     escrow = escrow_account(reference=escrow_reference)
     earnings = earnings_account(user_id=user_id)
     fees = platform_fees_account()
     with transaction.atomic():
-        _, created = journal_post(
+        journal, created = journal_post(
             kind=Journal.Kind.EARNING,
             idempotency_key=f"earning:{reference}",
             lines=[(escrow, -(reward + fee)), (earnings, reward), (fees, fee)],
@@ -54,7 +89,7 @@ def earning_credit(
         )
     if created and settings.AUTO_PAYOUT_NEAR:
         enqueue_on_commit(payout_auto_task, user_id)
-    return created
+    return journal, created
 
 
 def escrow_release(*, escrow_reference: str, user_id: int) -> int:

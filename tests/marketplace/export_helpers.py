@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from labeling.models import Assignment, Item, Project, Submission
 from payouts.models import Journal, NearAccount, Payout
-from payouts.services.earnings import earning_credit
+from payouts.services.earnings import earning_credit_line
 from payouts.services.ledger import earnings_account, in_flight_account, journal_post
 from tests.factories import ItemFactory, ProjectFactory, UserFactory, escrow_fund
 
@@ -52,13 +52,14 @@ def answer(
     )
     if status == Submission.Status.ACCEPTED:
         project = item.project
-        earning_credit(
+        submission.earning_line_id, _ = earning_credit_line(
             reference=f"submission:{submission.public_id}",
             user_id=user.pk,
             escrow_reference=project.escrow_reference,
             reward=project.reward_per_answer,
             fee=project.fee_per_answer,
         )
+        submission.save(update_fields=["earning_line"])
     return submission
 
 

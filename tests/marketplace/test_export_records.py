@@ -43,7 +43,8 @@ def _when(value: str | None) -> datetime | None:
 
 
 def _jsonl(body: bytes) -> list[dict]:
-    rows = [json.loads(line) for line in body.decode().splitlines()]
+    # JSON Lines end at "\n" only (str.splitlines would also split at U+2028).
+    rows = [json.loads(line) for line in body.split(b"\n") if line]
     for row in rows:
         for a in row["answers"]:
             a["submitted_at"] = _when(a["submitted_at"])
@@ -230,6 +231,32 @@ def test_payout_provenance_is_fifo_over_the_earnings(scene) -> None:
     assert paid("c1") == (None, None, "accepted")  # Carol has no payout
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_an_accepted_answer_without_its_link_is_found_by_its_journal(scene, fmt) -> None:
+    """The earning's line comes from the submission's link; one without it (credited
+    before the link existed and not backfilled) is found by its journal key: the same
+    file either way."""
+    linked = _export(scene["project"], fmt)[0]
+    a2 = scene["answers"]["a2"]
+    Submission.objects.filter(pk=a2.pk).update(earning_line=None)
+    assert _export(scene["project"], fmt)[0] == linked
+    Submission.objects.filter(assignment__project=scene["project"]).update(earning_line=None)
+    assert _export(scene["project"], fmt)[0] == linked
+
+
+def test_the_link_is_what_the_export_reads(scene) -> None:
+    """The payout is found from the submission's link, not its journal key: pointing a1
+    at a4's earning gives a1 a4's payout (nothing), a4 keeping its own."""
+    a1, a4 = scene["answers"]["a1"], scene["answers"]["a4"]
+    Submission.objects.filter(pk=a1.pk).update(
+        earning_line=Submission.objects.get(pk=a4.pk).earning_line
+    )
+    rows = _jsonl(_export(scene["project"], "jsonl")[0])
+    by_id = {a["id"]: a for r in rows for a in r["answers"]}
+    assert by_id[str(a1.public_id)]["payout_status"] is None
+    assert by_id[str(a4.public_id)]["payout_status"] is None
+
+
 def test_a_payout_that_ends_exactly_on_a_credit_pays_it_whole(scene) -> None:
     # Alice withdraws exactly the rest of a4: 4.5R consumed, a4 paid by this payout.
     payout(scene["answers"]["a4"].assignment.contributor, R // 2, Payout.Status.PENDING)
@@ -321,6 +348,57 @@ def test_the_database_builds_the_same_jsonl_as_the_writer(scene, monkeypatch) ->
     assert _jsonl(out.getvalue()) == fast
 
 
+def test_text_the_database_writes_is_escaped_as_json(scene) -> None:
+    """The JSON the database spells out (quotes, backslashes, control characters,
+    non-ASCII, floats) reads back as what was stored, and as the writer
+    writes it."""
+    from marketplace.services.exports import writers
+
+    hostile = 'say "no" \\ back\nslash\t\u2028 \u00e9t\u00e9 \U0001f600 </script>'
+    items = scene["items"]
+    Item.objects.filter(pk=items[0].pk).update(
+        external_id=hostile, data={"t": hostile, "n": [1.5, 2]}, confidence=1e-300
+    )
+    b1 = scene["answers"]["b1"]
+    Submission.objects.filter(pk=b1.pk).update(
+        decision_reason=hostile, answer={"label": hostile}, score=0.1 + 0.2
+    )
+    rows = _jsonl(_export(scene["project"], "jsonl")[0])
+    assert rows[0]["external_id"] == hostile
+    assert rows[0]["data"] == {"t": hostile, "n": [1.5, 2]}
+    assert rows[0]["confidence"] == 1e-300
+    b1_row = next(a for a in rows[0]["answers"] if a["id"] == str(b1.public_id))
+    assert b1_row["decision_reason"] == hostile
+    assert b1_row["answer"] == {"label": hostile}
+    assert b1_row["score"] == 0.1 + 0.2
+    out = io.BytesIO()
+    writer = writers.JsonlWriter(out)
+    _, through = records.items_bounds(project_id=scene["project"].pk, through=None)
+    for chunk in records.chunks(project_id=scene["project"].pk, through=through):
+        writer.chunk(chunk)
+    assert _jsonl(out.getvalue()) == rows
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_timestamps_are_utc_whatever_the_sessions_time_zone(scene, fmt) -> None:
+    """PostgreSQL's timestamps are read from its text by datetime.fromisoformat; in a
+    session set to another zone they still come out as the same instants in UTC."""
+    expected = _export(scene["project"], fmt)[0]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+        try:
+            assert _export(scene["project"], fmt)[0] == expected
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TIME ZONE 'UTC'")
+    rows = _csv(expected) if fmt == "csv" else _parquet(expected)
+    a1 = Submission.objects.get(pk=scene["answers"]["a1"].pk)
+    got = next(a for r in rows for a in r["answers"] if a["id"] == str(a1.public_id))
+    assert got["submitted_at"] == a1.created_at
+    assert got["submitted_at"].utcoffset().total_seconds() == 0
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_answers_read_ahead_by_threads_are_the_same_records(monkeypatch) -> None:
     """PostgreSQL outside a transaction: worker threads read answers ahead, each with
@@ -345,12 +423,22 @@ def test_the_answers_read_ahead_by_threads_are_the_same_records(monkeypatch) -> 
         assert parallel == serial
         assert stats.items == 9
     assert threading.active_count() == before
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
-        )
-        assert cursor.fetchone()[0] == 0  # the workers' connections are closed
+    # The workers' connections are closed; their server processes end a moment later
+    # (a busy machine may list them for a little while).
+    import time
+
+    deadline = time.monotonic() + 10
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+            left = cursor.fetchone()[0]
+        if left == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert left == 0
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from labeling.quality import behaviour as behaviour_signals
 from labeling.quality.scoring import decision, item_scores
 from labeling.services.quality.state import QualityState, quality_state
 from labeling.task_types import task_type_get
-from payouts.services.earnings import earning_credit, escrow_release
+from payouts.services.earnings import earning_credit_line, escrow_release
 
 log = logging.getLogger(__name__)
 
@@ -183,21 +183,24 @@ def _decide(
     by: User | None = None,
 ) -> None:
     """Record a decision and, for an acceptance, credit the reward: the one place money
-    moves for an answer."""
+    moves for an answer. An accepted answer keeps the link to its earning's ledger
+    line, written in the same transaction as the credit."""
     submission.status = status
     submission.decided_at = now if status != Submission.Status.REVIEW else None
     submission.decision_reason = reason
     submission.decided_by = by
-    submission.save(update_fields=["status", "decided_at", "decision_reason", "decided_by"])
-    AssignmentEvent.objects.create(assignment=submission.assignment, kind=_EVENT_OF[status])
+    fields = ["status", "decided_at", "decision_reason", "decided_by"]
     if status == Submission.Status.ACCEPTED:
-        earning_credit(
+        submission.earning_line_id, _ = earning_credit_line(
             reference=f"submission:{submission.public_id}",
             user_id=submission.assignment.contributor_id,
             escrow_reference=project.escrow_reference,
             reward=project.reward_per_answer,
             fee=project.fee_per_answer,
         )
+        fields.append("earning_line")
+    submission.save(update_fields=fields)
+    AssignmentEvent.objects.create(assignment=submission.assignment, kind=_EVENT_OF[status])
 
 
 def item_resolve(*, item_id: int) -> Item:

@@ -13,10 +13,10 @@ import uuid
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 import orjson
@@ -111,11 +111,13 @@ def _fetched(
             answers_sql=answers_sql,
         )
         return
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="export")
+    pool = ThreadPoolExecutor(
+        max_workers=WORKERS, thread_name_prefix="export", initializer=_jit_off_in_thread
+    )
     pending: deque[tuple[list[Any], Future[list[Any]]]] = deque()
     try:
         last = 0
-        with connection.cursor() as cursor:
+        with connection.cursor() as cursor, _jit_off(cursor):
             while True:
                 cursor.execute(items_sql, [project_id, last, through, size])
                 items = cursor.fetchall()
@@ -141,7 +143,8 @@ def _fetched_serial(
     *, project_id: int, through: int, size: int, items_sql: str, answers_sql: str
 ) -> Iterator[tuple[list[Any], list[Any]]]:
     last = 0
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor, _jit_off(cursor):
+        _fast_timestamps(cursor)
         while True:
             cursor.execute(items_sql, [project_id, last, through, size])
             items = cursor.fetchall()
@@ -152,10 +155,61 @@ def _fetched_serial(
             last = items[-1][0]
 
 
+@contextmanager
+def _jit_off(cursor: Any) -> Iterator[None]:
+    """PostgreSQL: no JIT compilation for the export's queries. The fallback subquery
+    of `_answers_sql` raises the planner's estimate of a chunk above jit_above_cost,
+    though it runs for next to no row: compiling would cost more than a chunk's run.
+    The connection's setting is put back after."""
+    if not _postgres():
+        yield
+        return
+    cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', false)")
+    before = cursor.fetchone()[0]
+    try:
+        yield
+    finally:
+        cursor.execute("SELECT set_config('jit', %s, false)", [before])
+
+
+def _jit_off_in_thread() -> None:
+    """A worker thread's own connection (closed when the export ends): no JIT."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+
+
 def _rows_in_thread(sql: str, params: list[Any]) -> list[Any]:
     with connection.cursor() as cursor:  # this worker thread's own connection
+        _fast_timestamps(cursor)
         cursor.execute(sql, params)
         return cursor.fetchall()
+
+
+@cache
+def _timestamptz_loader() -> type:
+    """psycopg's loader of timestamptz (which Django subclasses in Python to set the
+    zone) parses PostgreSQL's text with a regular expression: most of the time a CSV
+    or Parquet export spent in Python. datetime.fromisoformat (C) reads the ISO text
+    PostgreSQL writes in its default DateStyle; anything else goes to psycopg's."""
+    from psycopg.types.datetime import TimestamptzLoader
+
+    class IsoTimestamptzLoader(TimestamptzLoader):
+        def load(self, data: Any) -> datetime:
+            try:
+                value = datetime.fromisoformat(bytes(data).decode())
+            except ValueError:
+                value = super().load(data)
+            if value.tzinfo is not UTC:
+                value = value.astimezone(UTC)
+            return value
+
+    return IsoTimestamptzLoader
+
+
+def _fast_timestamps(cursor: Any) -> None:
+    """PostgreSQL: this cursor's timestamptz values read by `_timestamptz_loader`."""
+    if _postgres():
+        cursor.cursor.adapters.register_loader("timestamptz", _timestamptz_loader())
 
 
 def _close_thread_connections(pool: ThreadPoolExecutor) -> None:
@@ -196,9 +250,10 @@ def chunks(*, project_id: int, through: int, chunk: int | None = None) -> Iterat
 def jsonl_blocks(
     *, project_id: int, through: int, chunk: int | None = None
 ) -> Iterator[tuple[int, int, bytes]]:
-    """PostgreSQL: the JSONL of each chunk as (items, answers, bytes), the objects built
-    by the database (json_build_object) and only the payout added here: the fast path
-    of `export_write(format="jsonl")`. The same records as `chunks` and JsonlWriter."""
+    """PostgreSQL: the JSONL of each chunk as (items, answers, bytes), the objects
+    spelled out by the database (_ITEMS_JSON_SQL, _ANSWER_JSON), only the payouts added
+    and the objects closed here: the fast path of `export_write(format="jsonl")`. The
+    same records as `chunks` and JsonlWriter."""
     locator = payout_locator(project_id=project_id)
     fetched = partial(
         _fetched,
@@ -216,8 +271,7 @@ def jsonl_blocks(
         append = parts.append
         i, n = 0, len(rows)
         for pk, text in items:
-            append(text[:-1])
-            append(', "answers" : [')
+            append(text)
             first = True
             while i < n and rows[i][0] == pk:
                 _, contributor, line, answer = rows[i]
@@ -225,7 +279,7 @@ def jsonl_blocks(
                 if not first:
                     append(", ")
                 first = False
-                append(answer[:-1])
+                append(answer)
                 if line is None:
                     append(unpaid)
                 else:
@@ -255,11 +309,23 @@ def _items_sql() -> str:
     )
 
 
+# The JSON objects as json_build_object writes them (`{"key" : value, ...}`), spelled
+# out: json_build_object looks up how to encode each argument's type on every row,
+# which costs more than building the rest of the text. Enumerated columns (statuses)
+# need no escaping, JSON columns are their text, the rest goes through to_json. Each
+# object is left open: jsonl_blocks appends the answers to an item, the payout to an
+# answer, and closes it.
 _ITEMS_JSON_SQL = (
-    "SELECT id, json_build_object('id', public_id, 'external_id', NULLIF(external_id, ''),"
-    " 'data', data, 'status', status, 'gold', is_gold,"
-    " 'gold_answer', CASE WHEN is_gold THEN gold_answer END,"
-    " 'final_answer', final_answer, 'confidence', confidence)::text"
+    'SELECT id, \'{"id" : "\' || public_id::text'
+    " || '\", \"external_id\" : ' || COALESCE(to_json(NULLIF(external_id, ''))::text, 'null')"
+    " || ', \"data\" : ' || data::text"
+    ' || \', "status" : "\' || status'
+    " || '\", \"gold\" : ' || CASE WHEN is_gold THEN 'true' ELSE 'false' END"
+    " || ', \"gold_answer\" : '"
+    " || COALESCE(CASE WHEN is_gold THEN gold_answer::text END, 'null')"
+    " || ', \"final_answer\" : ' || COALESCE(final_answer::text, 'null')"
+    " || ', \"confidence\" : ' || COALESCE(to_json(confidence)::text, 'null')"
+    " || ', \"answers\" : ['"
     " FROM labeling_item WHERE project_id = %s AND id > %s AND id <= %s"
     " ORDER BY id LIMIT %s"
 )
@@ -275,20 +341,32 @@ def _answer_columns() -> str:
 
 _ANSWER_COLUMNS = None  # marker: _answer_columns() for the connection's database
 _ANSWER_JSON = (
-    "a.item_id, a.contributor_id, el.id, json_build_object('id', s.public_id,"
-    " 'answer', s.answer, 'contributor_near_account', na.account_id,"
-    " 'submitted_at', s.created_at, 'time_on_task_ms', s.time_on_task_ms,"
-    " 'decision', s.status, 'decision_reason', NULLIF(s.decision_reason, ''),"
-    " 'decided_at', s.decided_at, 'score', s.score, 'score_parts', s.score_parts)::text"
+    'a.item_id, a.contributor_id, el.id, \'{"id" : "\' || s.public_id::text'
+    ' || \'", "answer" : \' || s.answer::text'
+    " || ', \"contributor_near_account\" : ' || COALESCE(to_json(na.account_id)::text, 'null')"
+    " || ', \"submitted_at\" : ' || to_json(s.created_at)::text"
+    " || ', \"time_on_task_ms\" : ' || COALESCE(s.time_on_task_ms::text, 'null')"
+    ' || \', "decision" : "\' || s.status'
+    ' || \'", "decision_reason" : \''
+    " || COALESCE(to_json(NULLIF(s.decision_reason, ''))::text, 'null')"
+    " || ', \"decided_at\" : ' || COALESCE(to_json(s.decided_at)::text, 'null')"
+    " || ', \"score\" : ' || COALESCE(to_json(s.score)::text, 'null')"
+    " || ', \"score_parts\" : ' || COALESCE(s.score_parts::text, 'null')"
 )
 
 
 def _answers_sql(columns: str | None) -> str:
-    """The answers of a range of items. The earning credited for an accepted answer:
-    journal `earning:submission:<uuid>` (labeling.services.quality.decide), its line on
-    the contributor's earnings account. On PostgreSQL the lookups are LATERAL with
-    LIMIT 1, so each is an index probe (the planner would otherwise hash a whole table
-    for every chunk)."""
+    """The answers of a range of items, each with its earning's ledger line (`el.id`)
+    when accepted: the submission's `earning_line`, set when it was credited
+    (labeling.services.quality.decide) and backfilled by labeling's migration 0007.
+
+    An accepted answer without the link (credited by code older than the link between
+    the backfill and a restart, or by a credit made outside `decide`) falls back to its
+    journal `earning:submission:<uuid>`, its line on the contributor's earnings
+    account: an index probe by a random string key, which the link spares every other
+    answer. On PostgreSQL the fallback is a scalar subquery COALESCE evaluates only
+    for such an answer, and the submission a LATERAL LIMIT 1 probe per assignment (the
+    planner would otherwise hash a whole table for every chunk)."""
     select = columns or _answer_columns()
     where = (
         " WHERE a.project_id = %s AND a.item_id BETWEEN %s AND %s AND a.status = 'submitted'"
@@ -300,25 +378,25 @@ def _answers_sql(columns: str | None) -> str:
             " CROSS JOIN LATERAL (SELECT * FROM labeling_submission s0"
             "  WHERE s0.assignment_id = a.id LIMIT 1) s"
             " LEFT JOIN payouts_nearaccount na ON na.user_id = a.contributor_id"
-            " LEFT JOIN LATERAL (SELECT l.id FROM payouts_journal j"
-            "  JOIN payouts_journalline l ON l.journal_id = j.id"
-            "  WHERE s.status = 'accepted'"
-            "  AND j.idempotency_key = 'earning:submission:' || s.public_id::text"
-            # The earning's lines: escrow -, earnings +, fees +: the positive line that
-            # is not the platform's fees (payouts.services.earnings.earning_credit).
-            "  AND l.amount > 0 AND l.account_id NOT IN (SELECT id FROM payouts_ledgeraccount"
-            "   WHERE key = 'platform:fees') LIMIT 1) el ON true" + where
+            " CROSS JOIN LATERAL (SELECT CASE WHEN s.status = 'accepted' THEN"
+            "  COALESCE(s.earning_line_id, (SELECT l.id FROM payouts_journal j"
+            "   JOIN payouts_journalline l ON l.journal_id = j.id"
+            "   JOIN payouts_ledgeraccount ea ON ea.id = l.account_id"
+            "   WHERE j.idempotency_key = 'earning:submission:' || s.public_id::text"
+            "   AND ea.key = 'earnings:' || a.contributor_id LIMIT 1)) END AS id) el" + where
         )
+    select = select.replace(
+        "el.id", "CASE WHEN s.status = 'accepted' THEN COALESCE(s.earning_line_id, l.id) END"
+    )
     return (
         f"SELECT {select} FROM labeling_assignment a"  # noqa: S608
         " JOIN labeling_submission s ON s.assignment_id = a.id"
         " LEFT JOIN payouts_nearaccount na ON na.user_id = a.contributor_id"
-        " LEFT JOIN payouts_journal j ON s.status = 'accepted'"
+        " LEFT JOIN payouts_journal j ON s.status = 'accepted' AND s.earning_line_id IS NULL"
         f"  AND j.idempotency_key = 'earning:submission:' || {_uuid_text('s.public_id')}"
         " LEFT JOIN payouts_ledgeraccount ea ON j.id IS NOT NULL"
         "  AND ea.key = 'earnings:' || a.contributor_id"
-        " LEFT JOIN payouts_journalline el ON el.journal_id = j.id AND el.account_id = ea.id"
-        + where
+        " LEFT JOIN payouts_journalline l ON l.journal_id = j.id AND l.account_id = ea.id" + where
     )
 
 
