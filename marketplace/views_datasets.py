@@ -53,7 +53,7 @@ from marketplace.services.datasets import (
     dataset_publish,
 )
 from marketplace.services.purchases import purchase_create, purchase_settle
-from marketplace.views import HtmxHttpRequest
+from marketplace.views import DepositForm, HtmxHttpRequest
 from payouts.errors import ChainUnavailableError
 from payouts.money import AmountError, near_to_yocto, yocto_to_near
 from payouts.selectors import earnings_summary, near_account_of
@@ -394,30 +394,17 @@ def dataset_catalogue(request: HttpRequest) -> HttpResponse:
 # --- A dataset's page -------------------------------------------------------------------
 
 
-class BuyForm(forms.Form):
+class BuyForm(DepositForm):
     """A purchase of one version: from the balance (method only), or a NEAR transfer
     (its hash). The key makes a second submit of the same rendered form (a double click,
     a retried request) answer the first purchase, charged once. Values are checked by the
     API's serializer and the purchase service, each refusal with its code."""
 
     method = forms.CharField(max_length=20, widget=forms.HiddenInput)
-    tx_hash = forms.CharField(
-        label=_("Transaction hash"),
-        required=False,
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("The hash your wallet shows for the transfer (base58)."),
-    )
-    sender_account_id = forms.CharField(
-        label=_("Sent from (optional)"),
-        required=False,
-        max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        help_text=_("Your linked NEAR account unless you say otherwise."),
-    )
-    idempotency_key = forms.RegexField(
-        regex=r"^[\x21-\x7e]{1,255}$", widget=forms.HiddenInput, required=True
-    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["tx_hash"].required = False  # the balance form has none
 
 
 def _buy_form(method: str, data: Any = None) -> BuyForm:
