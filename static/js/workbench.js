@@ -110,6 +110,10 @@
     if (event.key === "?") { event.preventDefault(); openShortcuts(); return; }
     const current = form();
     if (!current) return;
+    // A key can arrive between htmx's swap of a new item and its processing of the new
+    // form: process it now (idempotent), so the submit below goes through htmx rather
+    // than as a plain form post that leaves the page.
+    if (window.htmx) window.htmx.process(current);
     if (/^[1-9]$/.test(event.key)) {
       const choice = current.querySelector('input[data-key="' + event.key + '"]');
       if (choice) { event.preventDefault(); choice.checked = true; choice.focus(); }
