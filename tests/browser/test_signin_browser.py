@@ -104,7 +104,7 @@ def test_a_new_contributor_creates_an_account_in_the_browser_and_signs_in_and_ba
     assert link.user.username == account_id
     assert stored_account(page)["secretKey"] == secret_key
     assert secret_key not in page.content()  # shown once: not on the account page
-    assert page.get_by_text("It is the account linked to you.").is_visible()
+    expect(page.get_by_text("It is the account linked to you.")).to_be_visible()  # set by JS
     assert page.get_by_role("button", name="Link this browser\u2019s account").is_hidden()
     assert axe_violations(page) == []
     screenshot(page, "account")
