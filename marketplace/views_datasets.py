@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import EmptyPage, Page, Paginator
-from django.db.models import Prefetch
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -46,11 +46,11 @@ from marketplace.errors import (
 from marketplace.models import Dataset, DatasetFile, DatasetVersion, Licence, Purchase
 from marketplace.services.datasets import (
     ROYALTY_BPS_MAX,
-    SNAPSHOT_FORMATS,
     SUMMARY_MAX,
     TEXT_MAX,
     TITLE_MAX,
     dataset_publish,
+    version_progress,
 )
 from marketplace.services.purchases import purchase_create, purchase_settle
 from marketplace.views import DepositForm, HtmxHttpRequest
@@ -152,22 +152,20 @@ def _initial(project: Project, dataset: Dataset | None) -> dict[str, Any]:
 def _versions(dataset: Dataset | None) -> list[dict[str, Any]]:
     if dataset is None:
         return []
-    rows = []
-    for version in dataset.versions.order_by("-number"):
-        total = version.items_count * len(SNAPSHOT_FORMATS)
-        rows.append(
-            {
-                "version": version,
-                "price_near": yocto_to_near(version.price),
-                "total_near": yocto_to_near(version.total_price),
-                "royalty_percent": Decimal(version.royalty_bps) / 100,
-                "progress": 100
-                if version.status == DatasetVersion.Status.READY
-                else (min(99, version.items_done * 100 // total) if total else 0),
-                "buyers": version.purchases.filter(status="completed").count(),
-            }
-        )
-    return rows
+    versions = dataset.versions.annotate(
+        buyers=Count("purchases", filter=Q(purchases__status=Purchase.Status.COMPLETED))
+    ).order_by("-number")
+    return [
+        {
+            "version": version,
+            "price_near": yocto_to_near(version.price),
+            "total_near": yocto_to_near(version.total_price),
+            "royalty_percent": Decimal(version.royalty_bps) / 100,
+            "progress": version_progress(version),
+            "buyers": version.buyers,
+        }
+        for version in versions
+    ]
 
 
 def _context(project: Project) -> dict[str, Any]:

@@ -82,12 +82,9 @@ class DatasetVersionStateSerializer(serializers.Serializer):
     ready_at = serializers.DateTimeField(allow_null=True)
 
     def get_progress(self, version) -> int:  # percent, 0..100
-        from marketplace.services.datasets import SNAPSHOT_FORMATS
+        from marketplace.services.datasets import version_progress
 
-        if version.status == "ready":
-            return 100
-        total = version.items_count * len(SNAPSHOT_FORMATS)
-        return min(99, version.items_done * 100 // total) if total else 0
+        return version_progress(version)
 
 
 class VerifyCheckSerializer(serializers.Serializer):

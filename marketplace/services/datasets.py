@@ -390,6 +390,14 @@ def dataset_version_build(*, version_id: int) -> DatasetVersion:
     return version
 
 
+def version_progress(version: DatasetVersion) -> int:
+    """How far a version's build is, in percent: 100 once ready, at most 99 before."""
+    if version.status == DatasetVersion.Status.READY:
+        return 100
+    total = version.items_count * len(SNAPSHOT_FORMATS)
+    return min(99, version.items_done * 100 // total) if total else 0
+
+
 def _file_stem(version: DatasetVersion) -> str:
     return f"nearlabel-{version.dataset.public_id}-v{version.number}"
 

@@ -191,3 +191,53 @@ def test_the_api_publishes_and_refuses_with_codes(completed, chain):
     stranger = api_client_for(UserFactory())
     assert stranger.post(url, body, format="json").status_code == 404
     assert DatasetVersion.objects.count() == 1
+
+
+def test_the_owner_page_counts_each_versions_buyers_in_one_query():
+    """The versions table: buyers per version (completed purchases only), at a cost that
+    does not grow with the versions."""
+    from django.test import Client
+
+    from marketplace.models import Purchase
+    from tests.factories import dataset_version_ready
+
+    first = dataset_version_ready()
+    project = first.dataset.project
+    owner = project.owner
+    for buyer_name, status in (("b1", "completed"), ("b2", "completed"), ("b3", "failed")):
+        Purchase.objects.create(
+            version=first,
+            buyer=UserFactory(username=buyer_name),
+            method="balance",
+            status=status,
+            price=first.price,
+            fee=first.fee,
+            royalty=first.royalty,
+            journal=_journal(buyer_name) if status == "completed" else None,
+        )
+    client = Client()
+    client.force_login(owner)
+    url = f"/projects/{project.public_id}/dataset/versions/"
+    one_version = _queries(client, url)
+    dataset_version_ready(project=project)
+    dataset_version_ready(project=project)
+    assert _queries(client, url) == one_version
+    body = client.get(url).content.decode()
+    assert body.count('data-status="ready"') == 3
+    row = body[body.index('data-version="1"') :].split("</tr>")[0]
+    assert row.rstrip().endswith('<td class="num">2</td>')
+
+
+def _journal(key: str):
+    from payouts.models import Journal
+
+    return Journal.objects.create(kind=Journal.Kind.DATASET_SALE, idempotency_key=f"t:{key}")
+
+
+def _queries(client, url) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
